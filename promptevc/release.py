@@ -1,0 +1,129 @@
+"""Releases: the files inference loads (DESIGN §6).
+
+A release folder holds ``config.yaml`` (the resolved config), ``model.safetensors`` (weights
+only, no pickles) and ``meta.json`` (format version, toolkit version, kind, AudioConfig and
+whatever the kind needs: labels, encoder ids, vocoder id ...). Loading is strict: a wrong kind,
+a newer format, or a missing/unexpected weight is a ModelLoadError naming both sides.
+Resume state (optimisers, RNG, step) lives in training checkpoints, never in a release.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from promptevc import __version__
+from promptevc.errors import ModelLoadError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.yaml"
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+
+
+@dataclasses.dataclass
+class Release:
+    """A loaded release: ``config`` (dict), ``state_dict`` (name -> tensor), ``meta`` (dict)."""
+
+    config: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+    path: Path
+
+
+def write_release(
+    out_dir: str | os.PathLike,
+    *,
+    kind: str,
+    config: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    meta: dict[str, Any] | None = None,
+    overwrite: bool = True,
+) -> Path:
+    """Write a release folder atomically (built in a temp folder, then renamed)."""
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise ModelLoadError(f"{out}: exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    full_meta = {"format_version": FORMAT_VERSION, "toolkit_version": __version__, "kind": kind}
+    full_meta.update(meta or {})
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        # safetensors refuses shared or non-contiguous storage: store independent copies.
+        clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+        save_file(clean, str(tmp / WEIGHTS_FILE), metadata={"kind": kind, "format_version": str(FORMAT_VERSION)})
+        (tmp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_release(
+    path_or_repo_id: str | os.PathLike, *, kind: str, revision: str | None = None, device: str = "cpu"
+) -> Release:
+    """Load a release from a local folder or a Hugging Face repo id, checking kind and version."""
+    from safetensors.torch import load_file
+
+    from promptevc.hub import resolve_path
+
+    root = resolve_path(path_or_repo_id, revision=revision, kind=f"{kind} release")
+    if not root.is_dir():
+        raise ModelLoadError(f"{root}: a {kind} release is a folder with {CONFIG_FILE}, {WEIGHTS_FILE} and {META_FILE}")
+    missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, META_FILE) if not (root / f).exists()]
+    if missing:
+        raise ModelLoadError(f"{root}: not a release folder (missing {', '.join(missing)})")
+    try:
+        meta = json.loads((root / META_FILE).read_text(encoding="utf-8"))
+        config = yaml.safe_load((root / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ModelLoadError(f"{root}: corrupt release metadata ({err})") from None
+    if meta.get("kind") != kind:
+        raise ModelLoadError(f"{root}: is a {meta.get('kind')!r} release, expected a {kind!r} release")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{root}: release format version {version} (written by promptevc "
+            f"{meta.get('toolkit_version')}) does not match this promptevc {__version__} "
+            f"(format version {FORMAT_VERSION}); use a matching promptevc version or re-export"
+        )
+    try:
+        state = load_file(str(root / WEIGHTS_FILE), device=device)
+    except Exception as err:  # safetensors raises its own error types
+        raise ModelLoadError(f"{root / WEIGHTS_FILE}: cannot read weights ({err})") from None
+    return Release(config=config, state_dict=state, meta=meta, path=root)
+
+
+def load_state_strict(module: torch.nn.Module, state_dict: dict[str, torch.Tensor], name: str = "model") -> None:
+    """``load_state_dict(strict=True)`` with a one-line ModelLoadError naming the keys."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} key(s) e.g. {missing[0]}")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} key(s) e.g. {unexpected[0]}")
+        raise ModelLoadError(f"{name}: weights do not match the model ({'; '.join(parts)})")
+    bad = [k for k, v in state_dict.items() if tuple(v.shape) != tuple(own[k].shape)]
+    if bad:
+        k = bad[0]
+        raise ModelLoadError(
+            f"{name}: weight {k} has shape {tuple(state_dict[k].shape)}, model expects {tuple(own[k].shape)}"
+        )
+    module.load_state_dict(state_dict, strict=True)
