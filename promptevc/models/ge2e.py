@@ -198,7 +198,7 @@ def trim_long_silences(
 def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a broken install
+    except Exception as exc:  # any unpickling failure means a broken install
         raise ModelLoadError(f"{path}: cannot read GE2E weights ({exc}); reinstall resemblyzer") from exc
     state = ckpt.get("model_state") if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):

@@ -17,7 +17,7 @@ def _voice(f0_hz: float, formant_scale: float, vowels: str, seed: int, syllable_
            seconds: float = 3.0) -> np.ndarray:
     """A synthetic "speaker": synthesising at 16000/scale Hz and reading it as 16 kHz scales F0,
     formants (vocal-tract length) and tempo together by ``formant_scale``."""
-    rate = int(round(16000 / formant_scale))
+    rate = round(16000 / formant_scale)
     return synth_speech(f0_hz / formant_scale, seconds * formant_scale, rate, vowels=vowels, seed=seed,
                         syllable_seconds=syllable_seconds * formant_scale)
 
@@ -52,7 +52,7 @@ def test_same_speaker_more_similar_than_other_speakers(model):
     a2 = _voice(120, 1.0, "ouiea", seed=1, syllable_seconds=0.18)  # same voice, different "words"
     b = _voice(220, 1.25, "aieou", seed=0)  # higher voice, shorter vocal tract
     c = _voice(90, 0.85, "aieou", seed=0)  # lower voice, longer vocal tract
-    e = {k: model.embed_utterance(v) for k, v in dict(a1=a1, a2=a2, b=b, c=c).items()}
+    e = {k: model.embed_utterance(v) for k, v in {"a1": a1, "a2": a2, "b": b, "c": c}.items()}
     for v in e.values():
         assert v.shape == (256,)
         assert abs(np.linalg.norm(v) - 1.0) < 1e-5

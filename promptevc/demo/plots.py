@@ -1,0 +1,95 @@
+"""PNG figures for the demo: pitch and energy before/after conversion, and a confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from promptevc.config import AudioConfig
+from promptevc.prompt.control import EMOTIONS
+
+
+def _contours(wav: np.ndarray, sample_rate: int, audio: AudioConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(time_s (F,), f0_hz (F,) NaN where unvoiced, energy_db (F,))`` on the analysis grid."""
+    from promptevc.audio import resample
+    from promptevc.features.prosody import extract_energy, extract_f0
+
+    wav = resample(np.asarray(wav, dtype=np.float32), sample_rate, audio.sample_rate)
+    f0, voiced = extract_f0(wav, audio)
+    energy = extract_energy(wav, audio)
+    t = np.arange(len(f0)) * audio.frame_seconds
+    return t, np.where(voiced, f0, np.nan), energy
+
+
+def plot_prosody(
+    before: np.ndarray,
+    before_rate: int,
+    after: np.ndarray,
+    after_rate: int,
+    path: str | Path,
+    title: str | None = None,
+) -> Path:
+    """Pitch (top) and energy (bottom) of ``before`` (T1,) and ``after`` (T2,) over time, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    audio = AudioConfig()
+    t0, f0_0, e0 = _contours(before, before_rate, audio)
+    t1, f0_1, e1 = _contours(after, after_rate, audio)
+    fig, (ax_f0, ax_e) = plt.subplots(2, 1, figsize=(8, 4.5), sharex=True)
+    try:
+        for t, f0, e, label, style in ((t0, f0_0, e0, "before", "-"), (t1, f0_1, e1, "after", "-")):
+            med = np.nanmedian(f0) if np.any(np.isfinite(f0)) else float("nan")
+            ax_f0.plot(t, f0, style, lw=1.4, label=f"{label} (median {med:.0f} Hz)")
+            ax_e.plot(t, e, style, lw=1.0, label=label)
+        ax_f0.set_ylabel("F0 (Hz)")
+        ax_f0.legend(loc="upper right", fontsize=8)
+        ax_f0.grid(alpha=0.3)
+        ax_e.set_ylabel("energy (dB)")
+        ax_e.set_xlabel("time (s)")
+        ax_e.set_ylim(bottom=max(-80.0, float(np.nanmin(np.concatenate([e0, e1]))) - 3))
+        ax_e.legend(loc="upper right", fontsize=8)
+        ax_e.grid(alpha=0.3)
+        if title:
+            ax_f0.set_title(title, fontsize=10)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=90)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_confusion(counts: np.ndarray, path: str | Path, title: str = "emotion identification") -> Path:
+    """Row-normalised confusion matrix (5, 5) with counts in the cells, as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = np.asarray(counts)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    try:
+        ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
+        ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=30)
+        ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+        ax.set_xlabel("answered")
+        ax.set_ylabel("intended")
+        for i in range(counts.shape[0]):
+            for j in range(counts.shape[1]):
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center",
+                        color="white" if share[i, j] > 0.5 else "black", fontsize=9)
+        ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=90)
+    finally:
+        plt.close(fig)
+    return path

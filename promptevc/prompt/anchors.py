@@ -1,0 +1,298 @@
+"""Word lists the zero-shot parser uses: anchor descriptions, emotion lexicon, degree and hint words.
+
+Everything here is data; :mod:`promptevc.prompt.parser` holds the logic. Changing an anchor
+changes the hash of the on-disk anchor-embedding cache, so stale caches are never reused.
+
+Intensity convention (also for neutral): a bare emotion word means 0.6; degree adverbs shift it
+(:data:`DEGREE_SHIFTS`), and words that carry their own degree ("annoyed" < "angry" <
+"furious") start from their own level (:data:`EMOTION_WORDS`). For *neutral*, intensity is the
+strength of neutrality: how far the delivery is flattened towards a calm, even reading
+("slightly calm" 0.3 < "calm" 0.6 < "completely flat" 0.9+).
+"""
+
+from __future__ import annotations
+
+# Default intensity of a bare emotion word ("sad", "happy").
+BASE_INTENSITY = 0.6
+# Intensity when a prompt has no emotional content and falls back to neutral.
+FALLBACK_INTENSITY = 0.5
+
+# Several short descriptions per emotion; the prompt is compared with each by cosine similarity.
+ANCHORS: dict[str, tuple[str, ...]] = {
+    "neutral": (
+        "neutral",
+        "a calm, neutral tone of voice",
+        "flat and unemotional, matter-of-fact",
+        "speak plainly without any emotion",
+        "monotone, even and composed",
+        "relaxed and calm",
+        "like a news reader, objective and detached",
+        "indifferent and emotionless",
+    ),
+    "angry": (
+        "angry",
+        "an angry, furious voice",
+        "irritated and annoyed",
+        "shouting in rage",
+        "hostile, aggressive and mad",
+        "frustrated and fed up",
+        "outraged and seething with anger",
+        "losing my temper",
+    ),
+    "happy": (
+        "happy",
+        "a happy, cheerful voice",
+        "joyful and delighted",
+        "excited and enthusiastic",
+        "glad and pleased, smiling",
+        "overjoyed and ecstatic",
+        "upbeat, bright and positive",
+        "celebrating good news",
+    ),
+    "sad": (
+        "sad",
+        "a sad, sorrowful voice",
+        "unhappy and depressed",
+        "heartbroken and grieving",
+        "gloomy, melancholy and down",
+        "disappointed and miserable",
+        "tearful, about to cry",
+        "lonely and hopeless",
+    ),
+    "surprise": (
+        "surprised",
+        "a surprised, astonished voice",
+        "amazed and shocked",
+        "in disbelief, I can't believe it",
+        "startled and taken aback",
+        "stunned with wonder",
+        "wow, that was unexpected",
+        "jaw-dropping astonishment",
+    ),
+}
+
+# Prompts that ask for a conversion but name no emotion; close to these -> neutral with a warning.
+INSTRUCTION_ANCHORS: tuple[str, ...] = (
+    "read this sentence",
+    "say this",
+    "convert my voice",
+    "please process this recording",
+    "speak the text",
+    "do it",
+    "hello world",
+    "the weather report for tomorrow",
+)
+
+# Degree anchors: the parser compares the prompt with "<low> <emotion>" vs "<high> <emotion>"
+# descriptions to nudge intensity when no degree word is found (MiniLM separates degree weakly,
+# so the nudge is small; explicit words dominate).
+DEGREE_ANCHORS_LOW: tuple[str, ...] = ("a little {}", "mildly {}", "a hint of {}")
+DEGREE_ANCHORS_HIGH: tuple[str, ...] = ("extremely {}", "overwhelmingly {}", "intensely {}")
+DEGREE_WORD: dict[str, str] = {
+    "neutral": "calm", "angry": "angry", "happy": "happy", "sad": "sad", "surprise": "surprised",
+}
+
+# Emotion words and idioms -> (emotion, own intensity level). Multi-word entries are matched as
+# phrases (after typo correction and lower-casing). Levels: bare core word = BASE_INTENSITY.
+EMOTION_WORDS: dict[str, tuple[str, float]] = {
+    # neutral
+    "neutral": ("neutral", 0.6), "neutrally": ("neutral", 0.6), "calm": ("neutral", 0.6),
+    "calmly": ("neutral", 0.6), "flat": ("neutral", 0.7), "flatly": ("neutral", 0.7),
+    "monotone": ("neutral", 0.85), "monotonous": ("neutral", 0.85), "plain": ("neutral", 0.5),
+    "plainly": ("neutral", 0.5), "matter-of-fact": ("neutral", 0.65), "matter of fact": ("neutral", 0.65),
+    "unemotional": ("neutral", 0.8), "emotionless": ("neutral", 0.85), "without emotion": ("neutral", 0.8),
+    "no emotion": ("neutral", 0.8), "deadpan": ("neutral", 0.8), "composed": ("neutral", 0.55),
+    "relaxed": ("neutral", 0.5), "even": ("neutral", 0.5), "normal": ("neutral", 0.5),
+    "normally": ("neutral", 0.5), "indifferent": ("neutral", 0.6), "detached": ("neutral", 0.65),
+    "objective": ("neutral", 0.55), "robotic": ("neutral", 0.9), "serene": ("neutral", 0.55),
+    "tranquil": ("neutral", 0.55), "peaceful": ("neutral", 0.5), "placid": ("neutral", 0.55),
+    "level": ("neutral", 0.5), "impassive": ("neutral", 0.8), "poker face": ("neutral", 0.8),
+    "poker-faced": ("neutral", 0.8), "businesslike": ("neutral", 0.55), "cool-headed": ("neutral", 0.6),
+    "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("neutral", 0.55),
+    "news reader": ("neutral", 0.6), "newsreader": ("neutral", 0.6), "natural": ("neutral", 0.4),
+    # angry
+    "angry": ("angry", 0.6), "angrily": ("angry", 0.6), "anger": ("angry", 0.6), "mad": ("angry", 0.6),
+    "annoyed": ("angry", 0.35), "annoyance": ("angry", 0.35), "irritated": ("angry", 0.35),
+    "irritation": ("angry", 0.35), "irked": ("angry", 0.3), "miffed": ("angry", 0.3),
+    "cross": ("angry", 0.45), "grumpy": ("angry", 0.4), "cranky": ("angry", 0.4), "testy": ("angry", 0.4),
+    "frustrated": ("angry", 0.5), "frustration": ("angry", 0.5), "bitter": ("angry", 0.5),
+    "resentful": ("angry", 0.5), "indignant": ("angry", 0.6), "hostile": ("angry", 0.65),
+    "aggressive": ("angry", 0.7), "irate": ("angry", 0.8), "furious": ("angry", 0.9),
+    "furiously": ("angry", 0.9), "fury": ("angry", 0.9), "enraged": ("angry", 0.95), "rage": ("angry", 0.9),
+    "raging": ("angry", 0.9), "livid": ("angry", 0.9), "outraged": ("angry", 0.9), "seething": ("angry", 0.85),
+    "fuming": ("angry", 0.85), "incensed": ("angry", 0.9), "infuriated": ("angry", 0.9), "pissed": ("angry", 0.7),
+    "pissed off": ("angry", 0.7), "ticked off": ("angry", 0.55), "fed up": ("angry", 0.55),
+    "up in arms": ("angry", 0.7), "seeing red": ("angry", 0.85), "see red": ("angry", 0.85),
+    "blow a fuse": ("angry", 0.85), "blew a fuse": ("angry", 0.85), "flip out": ("angry", 0.8),
+    "lose your temper": ("angry", 0.8), "losing his temper": ("angry", 0.8), "losing her temper": ("angry", 0.8),
+    "losing my temper": ("angry", 0.8), "lost his temper": ("angry", 0.8), "lost her temper": ("angry", 0.8),
+    "hopping mad": ("angry", 0.85), "hot under the collar": ("angry", 0.6), "at the end of my rope": ("angry", 0.6),
+    "fit to be tied": ("angry", 0.85), "blood boiling": ("angry", 0.9), "blood boil": ("angry", 0.9),
+    "raging bull": ("angry", 0.9), "outrage": ("angry", 0.85), "wrathful": ("angry", 0.9), "wrath": ("angry", 0.9),
+    "heated": ("angry", 0.55), "snappy": ("angry", 0.4), "exasperated": ("angry", 0.6), "vexed": ("angry", 0.45),
+    "displeased": ("angry", 0.4), "upset": ("angry", 0.5), "scolding": ("angry", 0.6), "yelling": ("angry", 0.8),
+    "shouting": ("angry", 0.75), "rant": ("angry", 0.7), "ranting": ("angry", 0.7), "hateful": ("angry", 0.75),
+    "disgusted": ("angry", 0.5),
+    # happy
+    "happy": ("happy", 0.6), "happily": ("happy", 0.6), "happiness": ("happy", 0.6), "happier": ("happy", 0.65),
+    "content": ("happy", 0.3), "contented": ("happy", 0.3), "pleased": ("happy", 0.4), "glad": ("happy", 0.45),
+    "cheerful": ("happy", 0.55), "cheerfully": ("happy", 0.55), "cheery": ("happy", 0.55), "merry": ("happy", 0.6),
+    "jolly": ("happy", 0.6), "joy": ("happy", 0.7), "joyful": ("happy", 0.7), "joyous": ("happy", 0.7),
+    "joyfully": ("happy", 0.7), "delighted": ("happy", 0.75), "delight": ("happy", 0.7), "excited": ("happy", 0.7),
+    "excitement": ("happy", 0.7), "enthusiastic": ("happy", 0.7), "upbeat": ("happy", 0.55),
+    "bright": ("happy", 0.5), "sunny": ("happy", 0.5), "positive": ("happy", 0.45), "smiling": ("happy", 0.5),
+    "grinning": ("happy", 0.6), "laughing": ("happy", 0.7), "playful": ("happy", 0.5), "bubbly": ("happy", 0.6),
+    "thrilled": ("happy", 0.85), "elated": ("happy", 0.9), "ecstatic": ("happy", 0.95), "overjoyed": ("happy", 0.95),
+    "euphoric": ("happy", 0.95), "jubilant": ("happy", 0.9), "blissful": ("happy", 0.8), "gleeful": ("happy", 0.75),
+    "over the moon": ("happy", 0.9), "on cloud nine": ("happy", 0.9), "walking on air": ("happy", 0.85),
+    "on top of the world": ("happy", 0.85), "tickled pink": ("happy", 0.75), "in high spirits": ("happy", 0.7),
+    "good mood": ("happy", 0.5), "great mood": ("happy", 0.65), "best day": ("happy", 0.8),
+    "grin from ear to ear": ("happy", 0.8), "grinning from ear to ear": ("happy", 0.8),
+    "pumped": ("happy", 0.75), "stoked": ("happy", 0.8), "giddy": ("happy", 0.7), "cheer": ("happy", 0.55),
+    "glee": ("happy", 0.75), "celebrating": ("happy", 0.7), "celebratory": ("happy", 0.7), "lively": ("happy", 0.55),
+    "chipper": ("happy", 0.55), "sparkling": ("happy", 0.55), "buoyant": ("happy", 0.6), "radiant": ("happy", 0.7),
+    "grateful": ("happy", 0.45), "proud": ("happy", 0.5), "amused": ("happy", 0.45), "satisfied": ("happy", 0.35),
+    "won the lottery": ("happy", 0.9), "thrilled to bits": ("happy", 0.9), "happy camper": ("happy", 0.6),
+    "warm": ("happy", 0.35), "friendly": ("happy", 0.4), "fun": ("happy", 0.5),
+    # sad
+    "sad": ("sad", 0.6), "sadly": ("sad", 0.6), "sadness": ("sad", 0.6), "sadder": ("sad", 0.65),
+    "unhappy": ("sad", 0.55), "blue": ("sad", 0.45), "down": ("sad", 0.45), "low": ("sad", 0.45),
+    "wistful": ("sad", 0.35), "glum": ("sad", 0.45), "gloomy": ("sad", 0.5), "melancholy": ("sad", 0.5),
+    "melancholic": ("sad", 0.5), "somber": ("sad", 0.5), "sombre": ("sad", 0.5), "mournful": ("sad", 0.75),
+    "sorrow": ("sad", 0.7), "sorrowful": ("sad", 0.7), "sorrowfully": ("sad", 0.7), "grief": ("sad", 0.85),
+    "grieving": ("sad", 0.85), "grief-stricken": ("sad", 0.95), "miserable": ("sad", 0.8), "misery": ("sad", 0.8),
+    "depressed": ("sad", 0.8), "depressing": ("sad", 0.65), "dejected": ("sad", 0.7), "despondent": ("sad", 0.8),
+    "downcast": ("sad", 0.6), "downhearted": ("sad", 0.6), "crestfallen": ("sad", 0.65), "forlorn": ("sad", 0.7),
+    "heartbroken": ("sad", 0.9), "heartbreak": ("sad", 0.9), "broken-hearted": ("sad", 0.9),
+    "brokenhearted": ("sad", 0.9), "devastated": ("sad", 0.95), "despair": ("sad", 0.9), "despairing": ("sad", 0.9),
+    "hopeless": ("sad", 0.8), "disappointed": ("sad", 0.45), "disappointment": ("sad", 0.45), "lonely": ("sad", 0.6),
+    "tearful": ("sad", 0.75), "crying": ("sad", 0.8), "in tears": ("sad", 0.8), "weeping": ("sad", 0.85),
+    "sobbing": ("sad", 0.9), "teary": ("sad", 0.65), "upset": ("sad", 0.5), "hurt": ("sad", 0.55),
+    "down in the dumps": ("sad", 0.7), "feeling down": ("sad", 0.5), "feeling low": ("sad", 0.5),
+    "feeling blue": ("sad", 0.5), "low spirits": ("sad", 0.55), "heavy heart": ("sad", 0.7),
+    "heavy-hearted": ("sad", 0.7), "lump in the throat": ("sad", 0.7), "broken heart": ("sad", 0.9),
+    "mourning": ("sad", 0.85), "grieve": ("sad", 0.85), "dismal": ("sad", 0.6), "woeful": ("sad", 0.7),
+    "pitiful": ("sad", 0.6), "regretful": ("sad", 0.5), "nostalgic": ("sad", 0.35), "defeated": ("sad", 0.65),
+    "tragic": ("sad", 0.8), "funeral": ("sad", 0.8), "bad news": ("sad", 0.6), "dreary": ("sad", 0.5),
+    # surprise
+    "surprise": ("surprise", 0.6), "surprised": ("surprise", 0.6), "surprising": ("surprise", 0.55),
+    "surprisingly": ("surprise", 0.5), "startled": ("surprise", 0.6), "amazed": ("surprise", 0.75),
+    "amazement": ("surprise", 0.75), "astonished": ("surprise", 0.85), "astonishment": ("surprise", 0.85),
+    "astounded": ("surprise", 0.9), "stunned": ("surprise", 0.85), "shocked": ("surprise", 0.85),
+    "shock": ("surprise", 0.8), "flabbergasted": ("surprise", 0.95), "dumbfounded": ("surprise", 0.9),
+    "gobsmacked": ("surprise", 0.95), "speechless": ("surprise", 0.8), "taken aback": ("surprise", 0.5),
+    "caught off guard": ("surprise", 0.55), "in disbelief": ("surprise", 0.7), "disbelief": ("surprise", 0.7),
+    "incredulous": ("surprise", 0.7), "unexpected": ("surprise", 0.55), "wow": ("surprise", 0.65),
+    "whoa": ("surprise", 0.65), "can't believe": ("surprise", 0.7), "cannot believe": ("surprise", 0.7),
+    "can not believe": ("surprise", 0.7), "couldn't believe": ("surprise", 0.7), "jaw dropped": ("surprise", 0.85),
+    "jaw-dropping": ("surprise", 0.85), "jaw drop": ("surprise", 0.85), "jaw on the floor": ("surprise", 0.9),
+    "bowled over": ("surprise", 0.8), "blown away": ("surprise", 0.85), "mind blown": ("surprise", 0.9),
+    "mind-blown": ("surprise", 0.9), "out of the blue": ("surprise", 0.6), "bolt from the blue": ("surprise", 0.7),
+    "wide-eyed": ("surprise", 0.6), "wide eyed": ("surprise", 0.6), "awestruck": ("surprise", 0.8),
+    "in awe": ("surprise", 0.7), "awe": ("surprise", 0.7), "wonder": ("surprise", 0.5), "wonderstruck": ("surprise", 0.75),
+    "staggered": ("surprise", 0.8), "thunderstruck": ("surprise", 0.9), "bewildered": ("surprise", 0.6),
+    "perplexed": ("surprise", 0.45), "puzzled": ("surprise", 0.4), "curious": ("surprise", 0.35),
+    "who knew": ("surprise", 0.6), "no way": ("surprise", 0.7), "oh my god": ("surprise", 0.75),
+    "oh my gosh": ("surprise", 0.7), "omg": ("surprise", 0.75), "unbelievable": ("surprise", 0.7),
+    "didn't see that coming": ("surprise", 0.75), "did not see that coming": ("surprise", 0.75),
+    "caught by surprise": ("surprise", 0.65), "took by surprise": ("surprise", 0.65), "startling": ("surprise", 0.6),
+}
+
+# Degree adverbs -> shift added to the emotion word's level. Multi-word first (longest match wins).
+DEGREE_SHIFTS: dict[str, float] = {
+    "a tiny bit": -0.4, "the tiniest bit": -0.45, "a little bit": -0.3, "a wee bit": -0.35, "just a bit": -0.3,
+    "a bit": -0.25, "a little": -0.3, "a touch": -0.3, "a tad": -0.3, "slightly": -0.3, "mildly": -0.3,
+    "faintly": -0.35, "barely": -0.45, "hardly": -0.45, "marginally": -0.35, "subtly": -0.3, "lightly": -0.25,
+    "gently": -0.2, "somewhat": -0.15, "kind of": -0.15, "kinda": -0.15, "sort of": -0.15, "sorta": -0.15,
+    "moderately": -0.1, "a bit more": -0.1, "fairly": -0.05, "quite": 0.1, "rather": 0.0, "pretty": 0.1,
+    "really": 0.2, "very": 0.2, "so": 0.2, "truly": 0.2, "genuinely": 0.15, "seriously": 0.25, "super": 0.25,
+    "deeply": 0.25, "highly": 0.25, "terribly": 0.3, "awfully": 0.3, "profoundly": 0.3, "intensely": 0.3,
+    "very very": 0.3, "really really": 0.3, "so so": 0.3, "extremely": 0.35, "incredibly": 0.35,
+    "immensely": 0.35, "tremendously": 0.35, "enormously": 0.35, "hugely": 0.3, "insanely": 0.35,
+    "unbelievably": 0.35, "extraordinarily": 0.35, "exceedingly": 0.35, "wildly": 0.35, "madly": 0.35,
+    "utterly": 0.35, "totally": 0.3, "completely": 0.35, "absolutely": 0.35, "thoroughly": 0.3,
+    "overwhelmingly": 0.4, "beyond": 0.35, "as as possible": 0.4, "to the max": 0.4,
+    "more": 0.1, "much more": 0.25, "less": -0.25, "a lot": 0.25,
+}
+
+# Words that make the following emotion a minor part of a mixture ("a hint of surprise").
+MINOR_MARKERS: tuple[str, ...] = (
+    "a hint of", "hint of", "a touch of", "touch of", "a tinge of", "tinge of", "a trace of", "trace of",
+    "a dash of", "dash of", "a bit of", "bit of", "a little bit of", "a little", "a note of", "note of",
+    "a shade of", "a whiff of", "a pinch of", "a splash of", "a sprinkle of", "a twinge of", "some", "slight",
+    "slightly", "a little", "a bit", "mildly", "tinged with", "with a hint of", "undertone of", "undertones of",
+    "a hint", "somewhat",
+)
+# Weight of an emotion introduced by a minor marker after a main emotion.
+MINOR_WEIGHT = 0.35
+
+# Words that negate an emotion word within the next few tokens.
+NEGATORS: tuple[str, ...] = (
+    "not", "no", "never", "without", "nor", "n't", "isn't", "aren't", "wasn't", "don't", "doesn't", "didn't",
+    "no longer", "stop being", "instead of", "rather than", "less", "zero", "none", "free of", "lacking",
+    "anything but", "far from",
+)
+# Words that end the reach of a negation ("not sad, but cheerful").
+NEGATION_BREAKERS: tuple[str, ...] = (
+    "but", "rather", "instead", "though", "although", "yet", "however", "just", "more", "and", "so", ".", ",", ";",
+    "!", "?", "-", "with",
+)
+
+# Prosody hints: phrase -> (field, direction). A preceding degree word sets the size.
+HINT_PHRASES: dict[str, tuple[str, int]] = {
+    # tempo
+    "faster": ("tempo", 1), "quicker": ("tempo", 1), "quickly": ("tempo", 1), "fast": ("tempo", 1),
+    "speed up": ("tempo", 1), "sped up": ("tempo", 1), "hurried": ("tempo", 1), "hurriedly": ("tempo", 1),
+    "rushed": ("tempo", 1), "rapid": ("tempo", 1), "rapidly": ("tempo", 1), "higher tempo": ("tempo", 1),
+    "faster pace": ("tempo", 1), "quicker pace": ("tempo", 1), "brisk": ("tempo", 1), "briskly": ("tempo", 1),
+    "speedier": ("tempo", 1), "pick up the pace": ("tempo", 1), "more quickly": ("tempo", 1),
+    "slower": ("tempo", -1), "slowly": ("tempo", -1), "slow": ("tempo", -1), "slow down": ("tempo", -1),
+    "slowed down": ("tempo", -1), "unhurried": ("tempo", -1), "leisurely": ("tempo", -1),
+    "drawn out": ("tempo", -1), "drawn-out": ("tempo", -1), "drawl": ("tempo", -1), "lower tempo": ("tempo", -1),
+    "slower pace": ("tempo", -1), "more slowly": ("tempo", -1), "take your time": ("tempo", -1),
+    # pitch
+    "higher pitch": ("pitch", 1), "higher-pitched": ("pitch", 1), "high-pitched": ("pitch", 1),
+    "high pitched": ("pitch", 1), "higher voice": ("pitch", 1), "high voice": ("pitch", 1),
+    "raise the pitch": ("pitch", 1), "raised pitch": ("pitch", 1), "pitch up": ("pitch", 1), "squeaky": ("pitch", 1),
+    "lower pitch": ("pitch", -1), "lower-pitched": ("pitch", -1), "low-pitched": ("pitch", -1),
+    "low pitched": ("pitch", -1), "lower voice": ("pitch", -1), "low voice": ("pitch", -1),
+    "deeper voice": ("pitch", -1), "deep voice": ("pitch", -1), "deeper": ("pitch", -1),
+    "lower the pitch": ("pitch", -1), "pitch down": ("pitch", -1), "higher": ("pitch", 1), "lower": ("pitch", -1),
+    # volume
+    "louder": ("volume", 1), "loud": ("volume", 1), "loudly": ("volume", 1), "more loudly": ("volume", 1),
+    "raised voice": ("volume", 1), "at the top of": ("volume", 1), "booming": ("volume", 1),
+    "more volume": ("volume", 1), "projecting": ("volume", 1),
+    "softly": ("volume", -1), "softer": ("volume", -1), "quieter": ("volume", -1), "quietly": ("volume", -1),
+    "quiet": ("volume", -1), "whisper": ("volume", -1), "whispering": ("volume", -1), "whispered": ("volume", -1),
+    "hushed": ("volume", -1), "under your breath": ("volume", -1), "under his breath": ("volume", -1),
+    "under her breath": ("volume", -1), "less loud": ("volume", -1), "more softly": ("volume", -1),
+    "more quietly": ("volume", -1), "soft voice": ("volume", -1), "softer voice": ("volume", -1),
+    "lower volume": ("volume", -1), "less volume": ("volume", -1), "turn it down": ("volume", -1),
+    "turn it up": ("volume", 1), "higher volume": ("volume", 1),
+}
+# Size of a hint: bare word, then degree words before it (ProsodyHints: 0.5 "a bit", 1 "much").
+HINT_BASE = 0.6
+HINT_DEGREES: dict[str, float] = {
+    "a tiny bit": 0.2, "a touch": 0.3, "a tad": 0.3, "slightly": 0.3, "a little": 0.4, "a little bit": 0.4,
+    "a bit": 0.5, "somewhat": 0.5, "a little more": 0.4, "a bit more": 0.5, "kind of": 0.5, "more": 0.6,
+    "noticeably": 0.7, "quite": 0.7, "rather": 0.6, "really": 0.9, "very": 0.9, "a lot": 1.0, "much": 1.0,
+    "much more": 1.0, "way": 1.0, "far": 1.0, "a lot more": 1.0, "significantly": 0.9, "extremely": 1.0,
+    "very much": 1.0, "super": 1.0, "dramatically": 1.0, "considerably": 0.9,
+}
+
+# Common misspellings seen in prompts; anything else is fuzzily matched against the lexicons.
+TYPOS: dict[str, str] = {
+    "verry": "very", "vey": "very", "realy": "really", "reallly": "really", "extremly": "extremely",
+    "extreamly": "extremely", "slighty": "slightly", "sligthly": "slightly", "abit": "a bit", "alittle": "a little",
+    "hapy": "happy", "happpy": "happy", "hppy": "happy", "happi": "happy", "angery": "angry", "angy": "angry",
+    "agnry": "angry", "sadd": "sad", "saad": "sad", "suprised": "surprised", "surprized": "surprised",
+    "suprise": "surprise", "surprize": "surprise", "suprized": "surprised", "nuetral": "neutral",
+    "netural": "neutral", "neutal": "neutral", "furius": "furious", "fuirous": "furious", "exstatic": "ecstatic",
+    "estatic": "ecstatic", "astonised": "astonished", "releaved": "relieved", "cheerfull": "cheerful",
+    "joyfull": "joyful", "miserible": "miserable", "depresed": "depressed", "iritated": "irritated",
+    "irritaed": "irritated", "anoyed": "annoyed", "annoied": "annoyed", "fustrated": "frustrated",
+    "slowley": "slowly", "quiter": "quieter", "louder.": "louder", "amazd": "amazed", "shoked": "shocked",
+    "thrilld": "thrilled", "delited": "delighted", "dissapointed": "disappointed", "disapointed": "disappointed",
+    "greif": "grief", "calmm": "calm", "clam": "calm", "exited": "excited", "excitd": "excited",
+    "gratefull": "grateful", "wisper": "whisper", "wispering": "whispering",
+}
