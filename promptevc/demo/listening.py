@@ -99,7 +99,7 @@ class PlannedTrial:
         return {"index": self.index, "type": self.type, "key": self.key, "stimuli": list(self.stimuli)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PlannedTrial":
+    def from_dict(cls, d: dict[str, Any]) -> PlannedTrial:
         return cls(index=int(d["index"]), type=str(d["type"]), key=str(d["key"]), stimuli=tuple(d["stimuli"]))
 
 
@@ -147,7 +147,7 @@ def _parse_tasks(value: str | None, emotion: str | None, intensity: float | None
     tasks = {t.strip().lower() for t in re.split(r"[;,| ]+", value) if t.strip()}
     unknown = tasks - set(TRIAL_TYPES)
     if unknown:
-        raise ListeningTestError(f"{where}: unknown task {sorted(unknown)[0]!r}; use {', '.join(TRIAL_TYPES)}")
+        raise ListeningTestError(f"{where}: unknown task {min(unknown)!r}; use {', '.join(TRIAL_TYPES)}")
     if "emotion" in tasks and emotion is None:
         raise ListeningTestError(f"{where}: task 'emotion' needs the intended emotion in the 'emotion' column")
     if "ranking" in tasks and intensity is None:
@@ -167,7 +167,7 @@ class ListeningTest:
             raise ListeningTestError(f"{self.root / MANIFEST_NAME}: the manifest yields no trials")
 
     @classmethod
-    def from_folder(cls, root: str | Path) -> "ListeningTest":
+    def from_folder(cls, root: str | Path) -> ListeningTest:
         """Read and validate ``root/manifest.csv``; every file must exist inside ``root``."""
         root = Path(root)
         manifest = root / MANIFEST_NAME
@@ -395,7 +395,7 @@ ANSWER_COLUMNS = (
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 class ResultStore:
@@ -503,7 +503,7 @@ class ResultStore:
             db.close()
         out = []
         for r in rows:
-            d = dict(zip(ANSWER_COLUMNS, r))
+            d = dict(zip(ANSWER_COLUMNS, r, strict=False))
             d["response"] = json.loads(d["response"])
             d["stimuli"] = json.loads(d["stimuli"])
             out.append(d)
@@ -526,3 +526,42 @@ class ResultStore:
 def store_for(test: ListeningTest) -> ResultStore:
     """The test's own results file, ``<test folder>/results.sqlite``."""
     return ResultStore(test.root / RESULTS_NAME)
+
+
+class ListeningApp:
+    """The tests under one ``--tests-dir`` and their stores: what the page's handlers call.
+
+    Participants pick a test by name from :meth:`test_names`; a name not in that list is
+    refused, so a client can never point the server at another folder.
+    """
+
+    def __init__(self, tests_dir: str | Path | None):
+        self.tests_dir = Path(tests_dir) if tests_dir else None
+        self._folders = discover_tests(self.tests_dir) if self.tests_dir else {}
+        self._tests: dict[str, ListeningTest] = {}
+        self._stores: dict[str, ResultStore] = {}
+
+    def test_names(self) -> list[str]:
+        return sorted(self._folders)
+
+    def test(self, name: str) -> ListeningTest:
+        if name not in self._folders:
+            raise ListeningTestError(f"no listening test named {name!r}; choose one from the list")
+        if name not in self._tests:
+            self._tests[name] = ListeningTest.from_folder(self._folders[name])
+        return self._tests[name]
+
+    def store(self, name: str) -> ResultStore:
+        if name not in self._stores:
+            self._stores[name] = store_for(self.test(name))
+        return self._stores[name]
+
+    def start(self, name: str, participant: str) -> Session:
+        """Begin or resume ``participant`` in test ``name``."""
+        return self.store(name).start(self.test(name), participant)
+
+    def answer(self, name: str, participant: str, trial_index: int, answer: Any) -> Session:
+        """Record one answer (its own transaction) and return the updated session."""
+        session = self.start(name, participant)
+        self.store(name).record(session, trial_index, answer)
+        return session

@@ -13,12 +13,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from promptevc.prompt.control import EMOTIONS
+
+MOS_COLUMNS = ("system", "condition", "n", "mean", "std", "ci95_low", "ci95_high", "ci95_half")
+RANKING_COLUMNS = ("system", "n", "spearman_rho", "kendall_tau", "exact")
 
 
 def t_confidence_interval(scores: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -87,7 +91,7 @@ def ranking_scores(answer: dict[str, Any]) -> tuple[float, float]:
     if isinstance(resp, str):
         resp = json.loads(resp)
     intended_keys = resp["intended"]
-    intensity = dict(zip(intended_keys, resp["intensities"]))
+    intensity = dict(zip(intended_keys, resp["intensities"], strict=False))
     given = resp["response"]  # keys from weakest to strongest as the participant ranked them
     participant_rank = np.arange(1, len(given) + 1, dtype=np.float64)
     intended = np.asarray([intensity[k] for k in given], dtype=np.float64)

@@ -102,12 +102,17 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "plainly": ("neutral", 0.5), "matter-of-fact": ("neutral", 0.65), "matter of fact": ("neutral", 0.65),
     "unemotional": ("neutral", 0.8), "emotionless": ("neutral", 0.85), "without emotion": ("neutral", 0.8),
     "no emotion": ("neutral", 0.8), "deadpan": ("neutral", 0.8), "composed": ("neutral", 0.55),
-    "relaxed": ("neutral", 0.5), "even": ("neutral", 0.5), "normal": ("neutral", 0.5),
+    "relaxed": ("neutral", 0.5), "normal": ("neutral", 0.5),
     "normally": ("neutral", 0.5), "indifferent": ("neutral", 0.6), "detached": ("neutral", 0.65),
     "objective": ("neutral", 0.55), "robotic": ("neutral", 0.9), "serene": ("neutral", 0.55),
     "tranquil": ("neutral", 0.55), "peaceful": ("neutral", 0.5), "placid": ("neutral", 0.55),
-    "level": ("neutral", 0.5), "impassive": ("neutral", 0.8), "poker face": ("neutral", 0.8),
+    "impassive": ("neutral", 0.8), "poker face": ("neutral", 0.8),
     "poker-faced": ("neutral", 0.8), "businesslike": ("neutral", 0.55), "cool-headed": ("neutral", 0.6),
+    "composure": ("neutral", 0.6), "detachment": ("neutral", 0.65), "neutrality": ("neutral", 0.6),
+    "calmness": ("neutral", 0.6), "evenness": ("neutral", 0.55), "stillness": ("neutral", 0.55),
+    "cool and collected": ("neutral", 0.6), "calm and collected": ("neutral", 0.65), "collected": ("neutral", 0.55),
+    "steady": ("neutral", 0.5), "evenly": ("neutral", 0.55), "informative": ("neutral", 0.5),
+    "informational": ("neutral", 0.5), "factual": ("neutral", 0.55),
     "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("neutral", 0.55),
     "news reader": ("neutral", 0.6), "newsreader": ("neutral", 0.6), "natural": ("neutral", 0.4),
     # angry
@@ -130,9 +135,10 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "fit to be tied": ("angry", 0.85), "blood boiling": ("angry", 0.9), "blood boil": ("angry", 0.9),
     "raging bull": ("angry", 0.9), "outrage": ("angry", 0.85), "wrathful": ("angry", 0.9), "wrath": ("angry", 0.9),
     "heated": ("angry", 0.55), "snappy": ("angry", 0.4), "exasperated": ("angry", 0.6), "vexed": ("angry", 0.45),
-    "displeased": ("angry", 0.4), "upset": ("angry", 0.5), "scolding": ("angry", 0.6), "yelling": ("angry", 0.8),
+    "displeased": ("angry", 0.4), "scolding": ("angry", 0.6), "yelling": ("angry", 0.8),
     "shouting": ("angry", 0.75), "rant": ("angry", 0.7), "ranting": ("angry", 0.7), "hateful": ("angry", 0.75),
-    "disgusted": ("angry", 0.5),
+    "disgusted": ("angry", 0.5), "sick and tired": ("angry", 0.65), "had it up to here": ("angry", 0.7),
+    "last straw": ("angry", 0.7), "teeth clenched": ("angry", 0.7), "through gritted teeth": ("angry", 0.7),
     # happy
     "happy": ("happy", 0.6), "happily": ("happy", 0.6), "happiness": ("happy", 0.6), "happier": ("happy", 0.65),
     "content": ("happy", 0.3), "contented": ("happy", 0.3), "pleased": ("happy", 0.4), "glad": ("happy", 0.45),
@@ -157,7 +163,7 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     # sad
     "sad": ("sad", 0.6), "sadly": ("sad", 0.6), "sadness": ("sad", 0.6), "sadder": ("sad", 0.65),
     "unhappy": ("sad", 0.55), "blue": ("sad", 0.45), "down": ("sad", 0.45), "low": ("sad", 0.45),
-    "wistful": ("sad", 0.35), "glum": ("sad", 0.45), "gloomy": ("sad", 0.5), "melancholy": ("sad", 0.5),
+    "wistful": ("sad", 0.35), "glum": ("sad", 0.45), "gloomy": ("sad", 0.5), "gloom": ("sad", 0.5), "melancholy": ("sad", 0.5),
     "melancholic": ("sad", 0.5), "somber": ("sad", 0.5), "sombre": ("sad", 0.5), "mournful": ("sad", 0.75),
     "sorrow": ("sad", 0.7), "sorrowful": ("sad", 0.7), "sorrowfully": ("sad", 0.7), "grief": ("sad", 0.85),
     "grieving": ("sad", 0.85), "grief-stricken": ("sad", 0.95), "miserable": ("sad", 0.8), "misery": ("sad", 0.8),
@@ -215,13 +221,22 @@ DEGREE_SHIFTS: dict[str, float] = {
     "more": 0.1, "much more": 0.25, "less": -0.25, "a lot": 0.25,
 }
 
-# Words that make the following emotion a minor part of a mixture ("a hint of surprise").
-MINOR_MARKERS: tuple[str, ...] = (
+# Words that make the following emotion a minor part of a mixture. Noun markers ("a hint of
+# surprise") make it minor next to any main emotion, neutral included ("neutral with a hint of
+# sadness"); adverb markers ("happy and slightly surprised") only next to a non-neutral one, since
+# "calm but slightly sad" asks for a mild sadness.
+MINOR_NOUN_MARKERS: tuple[str, ...] = (
     "a hint of", "hint of", "a touch of", "touch of", "a tinge of", "tinge of", "a trace of", "trace of",
-    "a dash of", "dash of", "a bit of", "bit of", "a little bit of", "a little", "a note of", "note of",
-    "a shade of", "a whiff of", "a pinch of", "a splash of", "a sprinkle of", "a twinge of", "some", "slight",
-    "slightly", "a little", "a bit", "mildly", "tinged with", "with a hint of", "undertone of", "undertones of",
-    "a hint", "somewhat",
+    "a dash of", "dash of", "a bit of", "bit of", "a little bit of", "a note of", "note of", "a shade of",
+    "a whiff of", "a pinch of", "a splash of", "a sprinkle of", "a twinge of", "some", "slight", "tinged with",
+    "undertone of", "undertones of", "a hint", "hints of", "touches of", "a little of", "laced with",
+    "an undercurrent of", "undercurrent of", "a sprinkling of", "a smattering of", "a flicker of", "a glimmer of",
+)
+# Words that make the following emotion the main one even after others ("mostly sad, a bit angry").
+MAIN_MARKERS: tuple[str, ...] = ("mostly", "mainly", "primarily", "predominantly", "above all", "chiefly")
+MINOR_ADVERB_MARKERS: tuple[str, ...] = (
+    "slightly", "a little", "a bit", "mildly", "somewhat", "a tad", "a touch", "faintly", "a little bit",
+    "kind of", "sort of", "barely",
 )
 # Weight of an emotion introduced by a minor marker after a main emotion.
 MINOR_WEIGHT = 0.35
@@ -229,13 +244,12 @@ MINOR_WEIGHT = 0.35
 # Words that negate an emotion word within the next few tokens.
 NEGATORS: tuple[str, ...] = (
     "not", "no", "never", "without", "nor", "n't", "isn't", "aren't", "wasn't", "don't", "doesn't", "didn't",
-    "no longer", "stop being", "instead of", "rather than", "less", "zero", "none", "free of", "lacking",
+    "no longer", "stop being", "instead of", "rather than", "zero", "none", "free of", "lacking",
     "anything but", "far from",
 )
 # Words that end the reach of a negation ("not sad, but cheerful").
 NEGATION_BREAKERS: tuple[str, ...] = (
-    "but", "rather", "instead", "though", "although", "yet", "however", "just", "more", "and", "so", ".", ",", ";",
-    "!", "?", "-", "with",
+    "but", "rather", "instead", "though", "although", "yet", "however", "and", "with", ".", ",", ";", "!", "?",
 )
 
 # Prosody hints: phrase -> (field, direction). A preceding degree word sets the size.

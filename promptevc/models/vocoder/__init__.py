@@ -15,11 +15,13 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from promptevc.config import AudioConfig, check_audio_compatible
-from promptevc.errors import ModelLoadError
-from promptevc.models.vocoder.base import Vocoder
+from promptevc.errors import ConfigError, ModelLoadError
+
+if TYPE_CHECKING:
+    from promptevc.models.vocoder.base import Vocoder
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,15 @@ __all__ = [
     "detect_vocoder_kind",
     "load_vocoder",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Vocoder`` is imported lazily so that the CLI can read DEFAULT_VOCODER without torch.
+    if name == "Vocoder":
+        from promptevc.models.vocoder.base import Vocoder
+
+        return Vocoder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _read_json(path: Path) -> dict:
@@ -78,7 +89,7 @@ def _find_generator_file(folder: Path) -> Path:
 def detect_vocoder_kind(path: Path) -> VocoderKind:
     """Which format the local ``path`` holds: our release, official HiFi-GAN or transformers."""
     if path.is_file():
-        if path.name == "config.json":
+        if path.name == "config.json" or (path.parent / "meta.json").exists():
             return detect_vocoder_kind(path.parent)
         return "hifigan"  # a generator checkpoint with config.json beside it
     if (path / "meta.json").exists():
@@ -130,7 +141,8 @@ def load_vocoder(
         from promptevc.models.vocoder.hifigan import HiFiGANVocoder
         from promptevc.release import read_release
 
-        vocoder: Vocoder = HiFiGANVocoder.from_release(read_release(path, kind="vocoder"))
+        folder = path.parent if path.is_file() else path
+        vocoder = HiFiGANVocoder.from_release(read_release(folder, kind="vocoder"))
     elif kind == "hifigan":
         from promptevc.models.vocoder.hifigan import HiFiGANVocoder
 
@@ -153,4 +165,7 @@ def check_vocoder_compatible(
     model_audio: AudioConfig, vocoder: Vocoder, model_name: str = "acoustic model"
 ) -> None:
     """Raise ConfigError naming both sides when the vocoder expects other mels than the model makes."""
-    check_audio_compatible(model_audio, vocoder.audio_config, model_name, f"vocoder {vocoder.name}")
+    try:
+        check_audio_compatible(model_audio, vocoder.audio_config, model_name, "vocoder")
+    except ConfigError as err:
+        raise ConfigError(f"{err} (vocoder: {vocoder.name})") from None

@@ -62,7 +62,7 @@ class HiFiGANConfig:
     def __post_init__(self) -> None:
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes) or not self.upsample_rates:
             raise ValueError("upsample_rates and upsample_kernel_sizes need the same, non-zero length")
-        for rate, kernel in zip(self.upsample_rates, self.upsample_kernel_sizes):
+        for rate, kernel in zip(self.upsample_rates, self.upsample_kernel_sizes, strict=True):
             # Transposed conv output = L * rate only when (kernel - rate) is even.
             if rate < 1 or kernel < rate or (kernel - rate) % 2:
                 raise ValueError(f"upsample kernel {kernel} and rate {rate}: need kernel >= rate, kernel - rate even")
@@ -117,7 +117,7 @@ class ResBlock1(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2):
+        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
             y = c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
             x = x + y
         return x
@@ -152,14 +152,14 @@ class HiFiGANGenerator(nn.Module):
             self.register_buffer("scale", torch.ones(n_mels))
         self.conv_pre = nn.Conv1d(n_mels, ch, 7, padding=3)
         self.ups = nn.ModuleList()
-        for i, (rate, kernel) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
+        for i, (rate, kernel) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes, strict=True)):
             self.ups.append(
                 nn.ConvTranspose1d(ch // 2**i, ch // 2 ** (i + 1), kernel, stride=rate, padding=(kernel - rate) // 2)
             )
         block = ResBlock1 if config.resblock == "1" else ResBlock2
         self.resblocks = nn.ModuleList()
         for i in range(len(self.ups)):
-            for kernel, dilations in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes):
+            for kernel, dilations in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes, strict=True):
                 self.resblocks.append(block(ch // 2 ** (i + 1), kernel, dilations))
         self.conv_post = nn.Conv1d(ch // 2 ** len(self.ups), 1, 7, padding=3)
         # Small initial weights for the upsampling and residual convs (as the official recipe):
@@ -349,25 +349,49 @@ class HiFiGANVocoder(Vocoder):
     @classmethod
     def from_release(cls, release: Any) -> "HiFiGANVocoder":
         """Build from a :class:`promptevc.release.Release` of kind ``vocoder``."""
-        cfg = parse_release_config(release.config, str(release.path))
-        return cls.from_generator_state(cfg.generator, cfg.audio, release.state_dict, name=str(release.path))
+        generator, audio = parse_release(release.config, release.meta, str(release.path))
+        return cls.from_generator_state(generator, audio, release.state_dict, name=str(release.path))
 
 
 @dataclasses.dataclass
 class VocoderReleaseConfig:
-    """``config.yaml`` of a vocoder release: architecture, generator shape and AudioConfig."""
+    """``config.yaml`` of a vocoder release: the architecture and the generator shape.
+
+    The AudioConfig is stored once, in ``meta.json["audio"]``, like every release's.
+    """
 
     architecture: Literal["hifigan"] = "hifigan"
     generator: HiFiGANConfig = dataclasses.field(default_factory=HiFiGANConfig)
-    audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
 
 
-def parse_release_config(data: dict[str, Any], source: str) -> VocoderReleaseConfig:
+def parse_release(config: dict[str, Any], meta: dict[str, Any], source: str) -> tuple[HiFiGANConfig, AudioConfig]:
+    """(generator config, AudioConfig) of a vocoder release, strictly parsed."""
+    if "audio" not in meta:
+        raise ModelLoadError(f"{source}: meta.json of the vocoder release has no 'audio' settings")
     try:
-        return from_dict(VocoderReleaseConfig, data)
+        cfg = from_dict(VocoderReleaseConfig, config)
+        audio = from_dict(AudioConfig, meta["audio"], prefix="audio")
     except ConfigError as err:
-        raise ModelLoadError(f"{source}: invalid vocoder release config ({err})") from None
+        raise ModelLoadError(f"{source}: invalid vocoder release ({err})") from None
+    return cfg.generator, audio
 
 
-def release_config_dict(generator: HiFiGANConfig, audio: AudioConfig) -> dict[str, Any]:
-    return to_dict(VocoderReleaseConfig(generator=generator, audio=audio))
+def release_contents(generator: HiFiGANConfig, audio: AudioConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config.yaml dict, meta.json additions) describing a generator for write_release."""
+    return to_dict(VocoderReleaseConfig(generator=generator)), {"architecture": "hifigan", "audio": to_dict(audio)}
+
+
+def write_hifigan_release(
+    out_dir: str | Path, generator: HiFiGANGenerator, audio: AudioConfig, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write a generator-only vocoder release (weights without weight norm) to ``out_dir``."""
+    from promptevc.release import write_release
+
+    if generator.hop_length != audio.hop_length or generator.n_mels != audio.n_mels:
+        raise ConfigError(
+            f"generator (hop {generator.hop_length}, {generator.n_mels} mels) does not fit the audio config "
+            f"(hop {audio.hop_length}, {audio.n_mels} mels)"
+        )
+    config, release_meta = release_contents(generator.config, audio)
+    state = fold_weight_norm(generator.state_dict())
+    return write_release(out_dir, kind="vocoder", config=config, tensors=state, meta=release_meta | (meta or {}))

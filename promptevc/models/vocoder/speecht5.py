@@ -58,12 +58,19 @@ class SpeechT5Vocoder(Vocoder):
     def from_pretrained(cls, path: str | Path, name: str | None = None) -> "SpeechT5Vocoder":
         """Load a local ``save_pretrained`` folder (config.json + weights)."""
         from transformers import SpeechT5HifiGan
+        from transformers.utils import logging as hf_logging
 
+        # transformers draws a "Loading weights" bar per load; a vocoder load is quick and quiet.
+        bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
         try:
             model = SpeechT5HifiGan.from_pretrained(str(path))
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelLoadError(f"{path}: cannot load SpeechT5HifiGan ({first})") from None
+        finally:
+            if bar_was_on:
+                hf_logging.enable_progress_bar()
         return cls(model, name=name or str(path))
 
 

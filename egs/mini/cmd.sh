@@ -1,0 +1,9 @@
+# Job back-ends (Kaldi style), sourced by recipes/pipeline.sh. Local parallel jobs by default.
+# On a Slurm cluster use recipes/utils/slurm.sh instead (the pipeline adds --gpu N to cuda_cmd).
+utils_dir=../../recipes/utils
+export train_cmd="$utils_dir/run_local.sh"
+export cuda_cmd="$utils_dir/run_local.sh"
+export decode_cmd="$utils_dir/run_local.sh --max_jobs_run 2"
+# export train_cmd="$utils_dir/slurm.sh --mem 8G --time 4:00:00"
+# export cuda_cmd="$utils_dir/slurm.sh --mem 32G --time 24:00:00"
+# export decode_cmd="$utils_dir/slurm.sh --mem 8G --time 4:00:00"

@@ -1,0 +1,68 @@
+"""``promptevc demo``: the Gradio page for conversion and listening tests (also ``python demo/app.py``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from promptevc.commands._common import add_device_argument
+
+NAME = "demo"
+HELP = "web page to try prompts on your voice and to run listening tests (Gradio)"
+DESCRIPTION = """\
+Start the PromptEVC web demo on http://HOST:PORT (127.0.0.1 unless --host says otherwise).
+
+Tabs: Convert (upload or record, prompt, intensity, engine; plays the result and plots pitch
+and energy before/after); Listening test (naturalness MOS, emotion identification, intensity
+ranking; blind and randomised per participant; answers in TESTS_DIR/<test>/results.sqlite);
+Results (only with --results: MOS with 95 % CIs, confusion matrix, ranking agreement, CSV).
+Run the participants' instance without --results; the experimenter starts another with it.
+
+examples:
+  promptevc demo
+  promptevc demo --model my-release/ --tests-dir listening/ --port 7860
+  promptevc demo --tests-dir listening/ --results --port 7861
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append", default=[], metavar="RELEASE",
+                        help="neural-engine release (folder or hub id); repeat to offer several. "
+                             "Without it only the prosody engine is offered")
+    parser.add_argument("--vocoder", default=None, help="vocoder release for the neural engine (default: its own)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
+                             "the network)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: Gradio's, 7860 or the next free)")
+    parser.add_argument("--tests-dir", default=None, metavar="DIR",
+                        help="folder of listening tests: DIR or its sub-folders hold manifest.csv + stimuli")
+    parser.add_argument("--results", action=argparse.BooleanOptionalAction, default=False,
+                        help="add the experimenter's Results tab (never on the participants' instance)")
+    parser.add_argument("--max-seconds", type=float, default=60.0,
+                        help="longest recording the Convert tab accepts, in seconds (default 60)")
+    parser.add_argument("--max-file-size", default="20mb",
+                        help="largest upload, e.g. 20mb or 500kb (default 20mb)")
+    add_device_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from promptevc.errors import ConfigError
+
+    if args.max_seconds <= 0:
+        raise ConfigError(f"--max-seconds {args.max_seconds}: must be positive")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: must be in 1..65535")
+    if args.results and not args.tests_dir:
+        raise ConfigError("--results needs --tests-dir DIR (the listening tests whose results to show)")
+
+    from promptevc.demo.convert import ConversionService
+    from promptevc.demo.listening import ListeningApp
+    from promptevc.demo.ui import build_demo, launch
+
+    service = ConversionService(models=args.model, vocoder=args.vocoder, device=args.device,
+                                max_seconds=args.max_seconds)
+    listening = ListeningApp(args.tests_dir)
+    for name in listening.test_names():
+        listening.test(name)  # a broken manifest stops here, with its file and line, not mid-test
+    demo = build_demo(service, listening, show_results=args.results)
+    launch(demo, host=args.host, port=args.port, max_file_size=args.max_file_size, block=True)
+    return 0

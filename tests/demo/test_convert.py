@@ -1,0 +1,93 @@
+"""The conversion handler, against a fake converter with the public ``Converter`` interface."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from demo_support import write_wav
+
+from promptevc.demo.convert import ConversionService, to_int16
+
+
+@pytest.fixture
+def service(tmp_path, fake_loader):
+    return ConversionService(work_dir=tmp_path / "work", loader=fake_loader, max_seconds=5.0)
+
+
+def test_convert_returns_audio_plot_and_parse(service, speech_file, fake_loader):
+    result = service.convert(str(speech_file), "make it sound a little sad", seed=3)
+    assert result.ok, result.message
+    sr, samples = result.audio
+    assert sr == 22050 and samples.dtype == np.int16
+    assert len(samples) == pytest.approx(2.0 * 22050, abs=2)
+    # The fake halves the level: the peak is about half the input's.
+    peak_in = np.abs(sf.read(speech_file)[0]).max()
+    assert np.abs(samples).max() / 32767 == pytest.approx(0.5 * peak_in, rel=0.05)
+    assert result.parse.startswith("sad, intensity 0.30")
+    assert open(result.plot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    call = fake_loader.loaded[0].calls[0]
+    assert call == {"prompt": "make it sound a little sad", "intensity": None, "seed": 3, "n": 32000}
+
+
+def test_slider_intensity_overrides_prompt(service, speech_file, fake_loader):
+    result = service.convert(str(speech_file), "sad", intensity_from_prompt=False, intensity=0.8)
+    assert result.ok and result.parse.startswith("sad, intensity 0.80")
+    assert fake_loader.loaded[0].calls[0]["intensity"] == pytest.approx(0.8)
+    assert service.describe("angry please", False, 0.1) .startswith("angry, intensity 0.10")
+    assert service.describe("angry please", True, 0.1).startswith("angry, intensity 0.30")
+
+
+def test_converter_loaded_once_per_engine(service, speech_file, fake_loader):
+    for _ in range(2):
+        assert service.convert(str(speech_file), "happy").ok
+    assert len(fake_loader.loaded) == 1 and fake_loader.loaded[0].engine == "prosody"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: None, "no audio yet"),
+        (lambda d: write_wav(d / "short.wav", 150.0, seconds=0.1), "short.wav: 0.10 s of audio; need at least"),
+        (lambda d: write_wav(d / "long.wav", 150.0, seconds=6.0), "long.wav: 6.0 s of audio exceeds the limit of 5 s"),
+        (lambda d: (d / "junk.wav").write_bytes(b"not audio at all") and d / "junk.wav", "junk.wav: cannot read audio"),
+    ],
+)
+def test_bad_audio_gives_readable_message(service, tmp_path, make, message):
+    path = make(tmp_path)
+    result = service.convert(None if path is None else str(path), "sad")
+    assert not result.ok and result.audio is None and result.plot is None
+    assert message in result.message and result.message.startswith("**Error:**")
+    assert "Traceback" not in result.message and str(tmp_path) not in result.message
+
+
+def test_bad_prompt_and_engine(service, speech_file):
+    assert "type a prompt" in service.convert(str(speech_file), "   ").message
+    result = service.convert(str(speech_file), "sad", engine="neural")
+    assert not result.ok and "--model" in result.message
+    assert service.engines == ["prosody"]
+
+
+def test_neural_engine_offered_with_model(tmp_path, speech_file, fake_loader):
+    service = ConversionService(models=["rel-a", "rel-b"], vocoder="voc", work_dir=tmp_path, loader=fake_loader)
+    assert service.engines == ["prosody", "neural"]
+    assert service.convert(str(speech_file), "sad", engine="neural", model="rel-b").ok
+    assert (fake_loader.loaded[0].engine, fake_loader.loaded[0].model) == ("neural", "rel-b")
+    assert "was not offered" in service.convert(str(speech_file), "sad", engine="neural", model="/etc").message
+
+
+def test_to_int16_clips():
+    out = to_int16(np.array([0.0, 0.5, 2.0, -3.0, np.nan], dtype=np.float32))
+    np.testing.assert_array_equal(out, [0, 16383, 32767, -32767, 0])
+
+
+@pytest.mark.slow
+def test_real_prosody_converter(tmp_path, speech_file):
+    """The default loader goes through the public ``promptevc.Converter`` (prosody engine)."""
+    service = ConversionService(work_dir=tmp_path, max_seconds=10.0)
+    result = service.convert(str(speech_file), "very angry", intensity_from_prompt=False, intensity=0.9, seed=0)
+    assert result.ok, result.message
+    assert result.parse.startswith("angry, intensity 0.90")
+    sr, samples = result.audio
+    assert sr == 16000 and 1.0 < len(samples) / sr < 3.0 and np.abs(samples).max() > 1000
+    assert service.describe("  ", True, None).startswith("Cannot read the prompt: type a prompt")

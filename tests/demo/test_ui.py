@@ -1,0 +1,134 @@
+"""The page builds without launching; launching binds 127.0.0.1 and enforces the upload limit."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from promptevc.cli import main
+from promptevc.demo.convert import ConversionService
+from promptevc.demo.listening import ListeningApp
+
+
+def _elem_ids(demo) -> set[str]:
+    return {getattr(b, "elem_id", None) for b in demo.blocks.values()} - {None}
+
+
+def test_blocks_build_without_launching(tmp_path, test_folder, fake_loader):
+    from promptevc.demo.ui import build_demo
+
+    service = ConversionService(models=["rel"], work_dir=tmp_path, loader=fake_loader)
+    demo = build_demo(service, ListeningApp(test_folder.parent), show_results=False)
+    ids = _elem_ids(demo)
+    for needed in ("input_audio", "prompt", "intensity", "from_prompt", "engine", "model", "convert_button",
+                   "parse", "output_audio", "prosody_plot", "lt_participant", "lt_start", "lt_mos",
+                   "lt_emotion", "lt_submit", "lt_slot_rank_4"):
+        assert needed in ids, needed
+    # Participants' instance: no results components at all.
+    assert not any(i.startswith("res_") for i in ids)
+    engine = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "engine")
+    assert [c[1] for c in engine.choices] == ["prosody", "neural"]
+    assert fake_loader.loaded == []  # nothing loaded until the first conversion
+
+    with_results = build_demo(service, ListeningApp(test_folder.parent), show_results=True)
+    assert {"res_mos", "res_ranking", "res_export"} <= _elem_ids(with_results)
+
+
+def test_build_without_tests_dir(tmp_path, fake_loader):
+    from promptevc.demo.ui import build_demo
+
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader))
+    engine = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "engine")
+    assert [c[1] for c in engine.choices] == ["prosody"]
+    assert "lt_start" not in _elem_ids(demo)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_launch_binds_localhost_and_limits_uploads(tmp_path, fake_loader):
+    import httpx
+
+    from promptevc.demo.ui import build_demo, launch
+
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader))
+    port = _free_port()
+    _, url = launch(demo, port=port, max_file_size="100kb", block=False, quiet=True)
+    try:
+        assert url.startswith(f"http://127.0.0.1:{port}")
+        assert demo.server_name == "127.0.0.1"
+        assert httpx.get(url, timeout=30).status_code == 200
+        big = httpx.post(url + "gradio_api/upload", files={"files": ("a.wav", b"0" * 200_000)}, timeout=30)
+        assert big.status_code == 413
+        small = httpx.post(url + "gradio_api/upload", files={"files": ("a.wav", b"0" * 2_000)}, timeout=30)
+        assert small.status_code == 200
+    finally:
+        demo.close()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--results"], "--results needs --tests-dir"),
+        (["demo", "--max-seconds", "0"], "--max-seconds 0"),
+        (["demo", "--port", "70000"], "--port 70000"),
+        (["demo", "--tests-dir", "/nonexistent/tests"], "/nonexistent/tests: not a folder"),
+    ],
+)
+def test_command_rejects_bad_options(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def _handler(demo, name):
+    return next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == name)
+
+
+def test_listening_handlers_walk_all_trial_types(tmp_path, test_folder, fake_loader):
+    """Drive the page's own handlers (as the browser would) through all 14 trials."""
+    from promptevc.demo.ui import build_demo
+
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader), ListeningApp(test_folder.parent))
+    on_start, on_submit = _handler(demo, "on_start"), _handler(demo, "on_submit")
+    bad = on_start("pilot", "../P01")
+    assert bad[0] is None and "participant id must be" in bad[1]
+    state, status, box, instruction, audio, mos, emotion, *rest = on_start("pilot", "P02")
+    assert state == {"test": "pilot", "participant": "P02", "index": 0} and box["visible"] is True
+    assert instruction.startswith("**Trial 1 of 14.**") and mos["visible"] and not emotion["visible"]
+    sr, samples = audio["value"]
+    assert sr == 16000 and len(samples) == 9600
+    seen = []
+    for _ in range(14):
+        kind = "mos" if "natural" in instruction else "emotion" if "Which emotion" in instruction else "ranking"
+        seen.append(kind)
+        if kind == "ranking":
+            rows, slot_audio, slot_rank = rest[:5], rest[5:10], rest[10:15]
+            assert [r["visible"] for r in rows] == [True, True, False, False, False]
+            assert slot_rank[0]["choices"] == ["1", "2"] and slot_audio[1]["value"][0] == 16000
+            # A repeated rank is refused with a message; the trial stays.
+            refused = on_submit(state, None, None, "1", "1", None, None, None)
+            assert refused[0] == state and "different rank" in refused[1]
+            out = on_submit(state, None, None, "2", "1", None, None, None)
+        else:
+            out = on_submit(state, "5 - Excellent" if kind == "mos" else None, "happy", *[None] * 5)
+        state, status, box, instruction, audio, mos, emotion, *rest = out
+    assert seen == ["mos"] * 6 + ["emotion"] * 6 + ["ranking"] * 2
+    assert "14 of 14 trials done" in status and "All done" in status and box["visible"] is False
+    answers = ListeningApp(test_folder.parent).store("pilot").answers()
+    assert [a["trial_index"] for a in answers] == list(range(14))
+    # Resuming a finished participant shows the end, nothing else.
+    assert "All done" in on_start("pilot", "P02")[1]
+
+
+def test_command_reports_broken_manifest(tmp_path, capsys):
+    from demo_support import make_test_folder
+
+    folder = make_test_folder(tmp_path / "tests" / "bad")
+    (folder / "manifest.csv").write_text("file,system,condition,utt,emotion,intensity\n../x.wav,a,b,c,,\n")
+    assert main(["demo", "--tests-dir", str(tmp_path / "tests")]) == 2
+    assert "outside the test folder" in capsys.readouterr().err

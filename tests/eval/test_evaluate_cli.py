@@ -1,0 +1,166 @@
+"""``promptevc evaluate`` end to end on synthesised pairs with known changes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from promptevc.cli import main
+from promptevc.eval.metrics import spearman
+from promptevc.utils.synth import synth_speech
+
+SR = 16000
+REQUIRED = ["utt", "mcd_db", "f0_rmse", "f0_shift_st", "f0_range_ratio", "tempo_ratio", "energy_change_db",
+            "speaker_sim", "wer", "dnsmos_ovrl"]
+
+
+@pytest.fixture
+def pair_set(tmp_path):
+    """src/a (source), conv/same (identical), conv/up2 (+2 st), conv/slow (10 % slower, +6 dB)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "conv").mkdir()
+    src = synth_speech(140.0, 1.6, SR, seed=1)
+    sf.write(tmp_path / "src/a.wav", src, SR)
+    sf.write(tmp_path / "conv/same.wav", src, SR)
+    sf.write(tmp_path / "conv/up2.wav", synth_speech(140.0 * 2 ** (2 / 12), 1.6, SR, seed=1), SR)
+    slow = synth_speech(140.0, 1.6 * 1.1, SR, syllable_seconds=0.22 * 1.1, pause_seconds=0.15 * 1.1, seed=1)
+    sf.write(tmp_path / "conv/slow.wav", slow * 10 ** (6 / 20), SR)
+    (tmp_path / "pairs.csv").write_text(
+        "converted,source,reference,emotion,intensity\n"
+        "conv/same.wav,src/a.wav,src/a.wav,happy,0.2\n"
+        "conv/up2.wav,src/a.wav,,happy,0.6\n"
+        "conv/slow.wav,src/a.wav,,happy,0.9\n"
+        "conv/missing.wav,src/a.wav,,sad,0.5\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["utt"]: r for r in csv.DictReader(f)}
+
+
+def test_evaluate_pairs_csv(pair_set):
+    out = pair_set / "eval"
+    rc = main(["-q", "evaluate", "--pairs", str(pair_set / "pairs.csv"), "--out", str(out), "--no-asr", "--no-dnsmos"])
+    assert rc == 1  # one pair failed (missing file), the rest evaluated
+    rows = _rows(out / "utterances.csv")
+    assert set(rows) == {"same", "up2", "slow", "missing"}
+    header = next(csv.reader(open(out / "utterances.csv", encoding="utf-8")))
+    assert all(c in header for c in REQUIRED)
+
+    same, up2, slow = rows["same"], rows["up2"], rows["slow"]
+    assert float(same["mcd_db"]) == pytest.approx(0.0, abs=1e-6)
+    assert float(same["f0_rmse"]) == pytest.approx(0.0, abs=1e-6)
+    assert float(same["speaker_sim"]) == pytest.approx(1.0, abs=1e-4)
+    assert float(same["f0_shift_st"]) == 0.0 and float(same["energy_change_db"]) == pytest.approx(0, abs=1e-6)
+    assert float(up2["f0_shift_st"]) == pytest.approx(2.0, abs=0.3)
+    assert float(slow["tempo_ratio"]) == pytest.approx(1.1, rel=0.03)
+    assert float(slow["energy_change_db"]) == pytest.approx(6.0, abs=0.5)
+    assert up2["mcd_db"] == "" and up2["wer"] == "" and up2["dnsmos_ovrl"] == ""  # not computed: empty
+    assert rows["missing"]["error"].endswith("no such file") and rows["missing"]["f0_shift_st"] == ""
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_pairs"] == 4 and summary["n_ok"] == 3 and summary["n_failed"] == 1
+    assert summary["failed"][0]["utt"] == "missing"
+    happy = summary["per_emotion"]["happy"]
+    assert happy["n"] == 3 and happy["f0_shift_st"]["n"] == 3
+    assert set(summary["per_emotion_intensity"]["happy"]) == {"0.2", "0.6", "0.9"}
+    mono = summary["monotonicity_spearman"]["happy"]
+    for key in ("f0_shift_st", "energy_change_db"):
+        values = [float(rows[u][key]) for u in ("same", "up2", "slow")]
+        assert mono[key] == pytest.approx(spearman([0.2, 0.6, 0.9], values))
+    assert "c1..c24" in summary["settings"]["analysis"]
+
+    report = (out / "report.md").read_text()
+    assert "## Per emotion and intensity" in report and "| happy | 0.6 | 1 |" in report
+    assert "`missing`" in report
+    for png in ("f0_contours.png", "distributions.png"):
+        data = (out / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+        assert f"]({png})" in report
+
+
+def test_evaluate_dirs_and_overwrite(pair_set, capsys):
+    (pair_set / "conv/missing.wav").unlink(missing_ok=True)
+    (pair_set / "src2").mkdir()
+    for name in ("same", "up2", "slow"):
+        (pair_set / "src2" / f"{name}.wav").write_bytes((pair_set / "src/a.wav").read_bytes())
+    out = pair_set / "eval2"
+    args = ["evaluate", "--conv-dir", str(pair_set / "conv"), "--src-dir", str(pair_set / "src2"),
+            "--emotion", "sad", "--intensity", "0.4", "--out", str(out), "--no-asr", "--no-dnsmos",
+            "--no-speaker-sim", "--no-plots"]
+    assert main(args) == 0
+    rows = _rows(out / "utterances.csv")
+    assert {r["emotion"] for r in rows.values()} == {"sad"} and rows["up2"]["intensity"] == "0.4"
+    assert rows["same"]["speaker_sim"] == ""
+    assert not list(out.glob("*.png"))
+    capsys.readouterr()
+    assert main(args) == 2  # earlier results are kept unless --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(args + ["--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "nothing to evaluate"),
+        (["--conv-dir", "x", "--pairs", "y"], "not both"),
+        (["--pairs", "PAIRS", "--emotion", "furious"], "unknown emotion"),
+    ],
+)
+def test_usage_errors(pair_set, capsys, extra, message):
+    extra = [str(pair_set / "pairs.csv") if a == "PAIRS" else a for a in extra]
+    assert main(["evaluate", "--out", str(pair_set / "e"), "--no-asr", "--no-dnsmos", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (pair_set / "e").exists()
+
+
+def test_classifier_release_missing_is_clean(pair_set, capsys):
+    rc = main(["evaluate", "--pairs", str(pair_set / "pairs.csv"), "--out", str(pair_set / "e"), "--no-asr",
+               "--no-dnsmos", "--no-speaker-sim", "--classifier", str(pair_set / "no_release")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "no_release" in err or "evaluator" in err
+    assert not (pair_set / "e").exists()  # no partial output
+
+
+def test_classifier_posteriors_and_accuracy(pair_set, monkeypatch):
+    """A stand-in evaluator whose 'happy' logit grows with loudness: accuracy and monotonicity follow."""
+    import torch
+
+    from promptevc.prompt.control import EMOTIONS
+
+    class Loudness(torch.nn.Module):
+        def forward(self, mel, mel_lens):
+            level = mel.mean(dim=(1, 2))  # log-mel mean (B,)
+            logits = torch.zeros(mel.shape[0], len(EMOTIONS))
+            logits[:, EMOTIONS.index("happy")] = 4.0 * (level + 4.0)
+            return {"logits": logits, "embedding": torch.zeros(mel.shape[0], 4)}
+
+    fake = types.ModuleType("promptevc.models.evaluator")
+    fake.load_evaluator = lambda path, device="cpu": Loudness()
+    monkeypatch.setitem(sys.modules, "promptevc.models.evaluator", fake)
+    (pair_set / "conv/missing.wav").unlink(missing_ok=True)
+    out = pair_set / "eval3"
+    rc = main(["-q", "evaluate", "--pairs", str(pair_set / "pairs.csv"), "--out", str(out), "--no-asr",
+               "--no-dnsmos", "--no-speaker-sim", "--no-plots", "--classifier", "fake-release"])
+    assert rc == 1
+    rows = _rows(out / "utterances.csv")
+    for r in (rows["same"], rows["up2"], rows["slow"]):
+        post = np.array([float(r[f"p_{e}"]) for e in EMOTIONS])
+        assert post.sum() == pytest.approx(1.0, abs=1e-4)
+        assert r["pred_emotion"] in EMOTIONS
+        assert float(r["emo_posterior"]) == pytest.approx(float(r["p_happy"]))
+    assert float(rows["slow"]["p_happy"]) > float(rows["same"]["p_happy"])  # +6 dB is "happier"
+    summary = json.loads((out / "summary.json").read_text())
+    assert "emo_correct" in summary["per_emotion"]["happy"]
+    assert summary["monotonicity_spearman"]["happy"]["emo_posterior"] > 0

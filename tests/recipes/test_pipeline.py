@@ -1,0 +1,161 @@
+"""recipes/pipeline.sh stage logic with a stub `promptevc` (no training): ranges, skipping,
+re-running on changed inputs, failures leaving no done-marker, resume with the same exp dir,
+torchrun for --ngpu > 1, and the results table of stage 9."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PIPELINE = REPO / "recipes" / "pipeline.sh"
+STUB = Path(__file__).with_name("stub_promptevc.sh")
+
+
+@pytest.fixture
+def egs(tmp_path):
+    """A throw-away egs dir with configs; returns a runner of the pipeline with the stub."""
+    d = tmp_path / "egs"
+    (d / "conf").mkdir(parents=True)
+    for name in ("evaluator", "acoustic", "vocoder"):
+        (d / "conf" / f"{name}.yaml").write_text(f"# {name} config\nx: 1\n")
+    # One prompt per emotion keeps the test quick (the recipe's list has three levels each).
+    (d / "conf" / "convert_prompts.tsv").write_text(
+        "# emotion\tintensity\tlevel\tprompt\nneutral\t0\tcontrol\tneutral\n"
+        + "".join(f"{e}\t1\thigh\tvery {e}\n" for e in ("angry", "happy", "sad", "surprise"))
+    )
+    log = tmp_path / "stub.log"
+    log.write_text("")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    torchrun = bin_dir / "torchrun"
+    # torchrun stand-in: record the launcher options, then run the command after --no-python.
+    torchrun.write_text(
+        '#!/usr/bin/env bash\necho "torchrun $*" >> "$STUB_LOG"\n'
+        'while [ "$1" != "--no-python" ]; do shift; done; shift; exec "$@"\n'
+    )
+    torchrun.chmod(0o755)
+
+    def run(*args: str, fail: str = "", check: bool = True) -> subprocess.CompletedProcess:
+        env = dict(os.environ, PROMPTEVC=str(STUB), STUB_LOG=str(log), PYTHON=sys.executable,
+                   PATH=f"{bin_dir}:{os.environ['PATH']}", STUB_FAIL=fail)
+        cmd = [
+            "bash", str(PIPELINE), "--corpus", "esd", "--corpus_root", "corpus", "--nj", "2",
+            "--evaluator_conf", "conf/evaluator.yaml", "--acoustic_conf", "conf/acoustic.yaml",
+            "--vocoder_conf", "conf/vocoder.yaml", "--tag", "t", "--train_vocoder", "true",
+            "--vocoder", "", "--eval_args", "--no-asr", *args,
+        ]
+        proc = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=240)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"pipeline failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def calls() -> list[str]:
+        lines = log.read_text().splitlines()
+        log.write_text("")
+        return lines
+
+    run.dir, run.calls = d, calls
+    return run
+
+
+def subcommands(calls: list[str]) -> list[str]:
+    return [c.split()[0] for c in calls]
+
+
+def test_full_run_then_everything_skipped(egs):
+    out = egs()
+    calls = egs.calls()
+    subs = subcommands(calls)
+    # Every stage ran, in order, with the exp dir the trainers resume from.
+    assert subs[0] == "prepare-data"
+    assert subs.count("dump-features") == 6  # 3 sets x 2 jobs (--nj 2 splits each data dir)
+    order = ["train-evaluator", "label-intensity", "fit-units", "train", "train-vocoder", "convert", "evaluate"]
+    assert [subs.index(s) for s in order] == sorted(subs.index(s) for s in order)
+    assert subs.count("convert") == 5  # 4 emotions + the neutral control
+    assert any('--prompt very happy --out-dir exp/t/convert/happy_high' in c for c in calls)
+    assert subs.count("evaluate") == 2  # conversions + oracle recordings
+    train = next(c for c in calls if c.startswith("train "))
+    assert "--exp exp/t/acoustic" in train and "--units exp/t/units" in train
+    assert "--evaluator exp/t/evaluator/release" in train and "--device cpu" in train
+    assert any("make-prompts --data data/test --split heldout" in c for c in calls)
+    for n in range(1, 10):
+        marker = egs.dir / ("data" if n <= 2 else "exp/t") / ".done" / f"stage{n}"
+        assert marker.is_file(), marker
+    # The split feature dump was merged back into one feats.scp per data dir.
+    feats = (egs.dir / "data/train/feats.scp").read_text().splitlines()
+    assert len(feats) == 10 and feats == sorted(feats)
+    for n in range(1, 10):
+        assert f"stage {n} (" in out.stdout
+    assert "done in" in out.stdout
+
+    # Stage 9's table: the stub moves every emotion in ESD's direction, so all checks pass.
+    results = (egs.dir / "RESULTS.md").read_text()
+    assert "| happy | higher F0 | f0_shift_st |" in results
+    assert "6 of 6 directions pass" in results and "FAIL |" not in results
+    assert (egs.dir / "exp/t/RESULTS.md").is_file()
+
+    # Second run: every stage is skipped, nothing is called.
+    out = egs()
+    assert egs.calls() == []
+    assert out.stdout.count("already done") == 9
+
+
+def test_stage_range_and_changed_inputs(egs):
+    egs("--stop_stage", "5")
+    egs.calls()
+    # Only stages 3-4, forced: nothing before or after them runs.
+    out = egs("--stage", "3", "--stop_stage", "4", "--force_stages", "3 4")
+    subs = subcommands(egs.calls())
+    assert set(subs) == {"train-evaluator", "label-intensity", "make-prompts"}
+    assert "stage 5" not in out.stdout and "stage 2" not in out.stdout
+    # A changed evaluator config re-runs stage 3 and, through the hash chain, every later stage.
+    (egs.dir / "conf/evaluator.yaml").write_text("x: 2\n")
+    out = egs("--stop_stage", "5", "--dry_run", "true")
+    assert "stage 2 (feature dump): already done" in out.stdout
+    assert "stage 3 (emotion evaluator): would run (inputs changed or outputs missing)" in out.stdout
+    assert "stage 5 (content units): would run" in out.stdout
+    assert egs.calls() == []  # a dry run runs nothing
+    # Deleting an output makes its stage run again even though the marker is there.
+    (egs.dir / "data/test/units.scp").unlink()
+    egs("--stage", "5", "--stop_stage", "5")
+    assert subcommands(egs.calls()) == ["fit-units"]
+
+
+def test_failed_stage_is_not_marked_and_rerun_resumes(egs):
+    proc = egs("--stop_stage", "6", fail="train", check=False)
+    assert proc.returncode != 0
+    assert "stage 6 (acoustic model + prompt mapper): FAILED" in proc.stdout
+    assert "failed on purpose" in proc.stdout  # the tail of the job log is shown
+    assert (egs.dir / "exp/t/.done/stage5").is_file()
+    assert not (egs.dir / "exp/t/.done/stage6").exists()
+    first = [c for c in egs.calls() if c.startswith("train ")]
+    # Same command again: stages 1-5 are skipped, training is called with the same exp dir, so
+    # the trainer resumes from the checkpoint it left there.
+    egs("--stop_stage", "6")
+    calls = egs.calls()
+    assert subcommands(calls) == ["train"]
+    assert calls[0] == first[0]
+    assert (egs.dir / "exp/t/.done/stage6").is_file()
+
+
+def test_multi_gpu_training_goes_through_torchrun(egs):
+    egs("--stop_stage", "5")
+    egs.calls()
+    egs("--stage", "6", "--stop_stage", "6", "--ngpu", "2")
+    calls = egs.calls()
+    assert calls[0].startswith("torchrun --standalone --nnodes 1 --nproc_per_node 2 --no-python")
+    assert calls[1].startswith("train ") and calls[1].endswith("--device cuda")
+
+
+def test_bad_options_are_reported(egs):
+    proc = egs("--no_such_option", "1", check=False)
+    assert proc.returncode != 0 and "unknown option --no_such_option" in proc.stderr
+    proc = egs("--redo", "maybe", check=False)
+    assert proc.returncode != 0 and "must be true or false" in proc.stderr
+    proc = egs("--corpus_root", "", "--stop_stage", "1", check=False)
+    assert proc.returncode != 0 and "--corpus_root is required" in proc.stdout + proc.stderr
