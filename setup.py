@@ -30,7 +30,7 @@ CORE = [
 NEURAL = ["resemblyzer>=0.1.3"]
 TRAIN = NEURAL + ["tensorboard>=2.10", "matplotlib>=3.6"]
 EVAL = NEURAL + ["speechmos>=0.0.1", "onnxruntime>=1.16", "pocketsphinx>=5.0", "jiwer>=3.0", "matplotlib>=3.6"]
-DEMO = ["gradio>=4.44", "matplotlib>=3.6"]
+DEMO = ["gradio>=6.0", "matplotlib>=3.6"]
 DEV = sorted(set(TRAIN + EVAL + DEMO + ["pytest>=7.4", "ruff>=0.5", "playwright>=1.40"]))
 
 setup(

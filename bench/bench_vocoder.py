@@ -5,8 +5,9 @@ Models (random weights; speed does not depend on them): our HiFi-GAN V1 and V3 g
 default config (the architecture of microsoft/speecht5_hifigan, the toolkit's default).
 Each (model, threads) pair runs in a fresh subprocess so that its peak RSS is its own.
 
-RTF = synthesis time / audio duration (< 1 is faster than real time); the median of
-``--repeats`` runs after one warm-up. Usage::
+RTF = synthesis wall time / audio duration (< 1 is faster than real time), the median of
+``--repeats`` runs after one warm-up; CPU-s/s = CPU seconds of all threads per audio second,
+which is less affected by other processes competing for the cores. Usage::
 
     python bench/bench_vocoder.py [--seconds 10] [--threads 1 2] [--repeats 3]
 """
@@ -57,13 +58,14 @@ def worker(name: str, threads: int, seconds: float, repeats: int) -> dict:
     run, params = build(name)
     frames = int(seconds * 16000 / 256)
     mel = torch.randn(1, 80, frames) - 5.0
-    times = []
+    times, cpu_times = [], []
     with torch.inference_mode():
         run(mel[:, :, :63])  # warm-up (allocator, kernels)
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             wav = run(mel)
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     assert wav.shape[-1] == frames * 256
     elapsed = statistics.median(times)
     return {
@@ -73,6 +75,8 @@ def worker(name: str, threads: int, seconds: float, repeats: int) -> dict:
         "seconds_audio": frames * 256 / 16000,
         "seconds_compute": elapsed,
         "rtf": elapsed / (frames * 256 / 16000),
+        # CPU seconds (all threads) per audio second: less sensitive to other load on the machine.
+        "cpu_rtf": statistics.median(cpu_times) / (frames * 256 / 16000),
         "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_model_MB": base_rss_mb,
     }
@@ -92,7 +96,7 @@ def main() -> None:
 
     print(f"# CPU: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; "
           f"{args.seconds:g} s of 16 kHz audio, median of {args.repeats}")
-    print(f"{'model':<18} {'threads':>7} {'params':>8} {'time s':>8} {'RTF':>7} {'peak RSS MB':>12}")
+    print(f"{'model':<18} {'threads':>7} {'params':>8} {'time s':>8} {'RTF':>7} {'CPU-s/s':>8} {'peak RSS MB':>12}")
     for name in args.models:
         for threads in args.threads:
             out = subprocess.run(
@@ -103,7 +107,7 @@ def main() -> None:
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{r['model']:<18} {r['threads']:>7} {r['params_M']:>7.2f}M {r['seconds_compute']:>8.2f} "
-                  f"{r['rtf']:>7.3f} {r['peak_rss_MB']:>12.0f}", flush=True)
+                  f"{r['rtf']:>7.3f} {r['cpu_rtf']:>8.3f} {r['peak_rss_MB']:>12.0f}", flush=True)
     print(f"# load average {os.getloadavg()[0]:.1f} at end")
 
 

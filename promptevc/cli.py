@@ -65,13 +65,18 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     root = logging.getLogger("promptevc")
     root.setLevel(level)
-    if not root.handlers:
+    console = [h for h in root.handlers if getattr(h, "_promptevc_console", False)]
+    if not console:
         handler = logging.StreamHandler(sys.stderr)
+        handler._promptevc_console = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
-    else:
-        for h in root.handlers:
-            h.setLevel(level)
+        console = [handler]
+    for h in console:
+        # Re-bind to the current stderr: it may have been replaced (tests, notebooks) since the
+        # handler was made, and writing to a closed stream is an error.
+        h.stream = sys.stderr  # not setStream(): it flushes the old stream, which may be closed
+        h.setLevel(level)
     # Third-party chatter (transformers, urllib3) stays quiet unless -vv.
     for name in ("transformers", "urllib3", "huggingface_hub", "numba", "matplotlib"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)

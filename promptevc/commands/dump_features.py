@@ -36,9 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="F0 extractor (default: %(default)s)")
     parser.add_argument("--audio-preset", choices=("speecht5", "hifigan"), default="speecht5",
                         help="AudioConfig preset of the mel features (default: %(default)s)")
+    parser.add_argument("--audio-config", default=None, metavar="YAML",
+                        help="AudioConfig YAML, or a config with a top-level 'audio:' section (e.g. the acoustic "
+                             "model config); overrides --audio-preset")
     parser.add_argument("--nj", type=int, default=1, help="parallel worker processes (default: %(default)s)")
     parser.add_argument("--overwrite", action=argparse.BooleanOptionalAction, default=False,
                         help="dump again utterances already dumped")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar")
     add_device_argument(parser)
 
 
@@ -56,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
         content = ContentConfig(type=args.content, model_id=args.content_model, layer=args.content_layer, k=args.k)
     except ValueError as err:
         raise ConfigError(f"content options: {err}") from None
+    audio = _audio_config(args.audio_config) if args.audio_config else AudioConfig.preset(args.audio_preset)
     result = dump_features(
         args.data,
-        audio=AudioConfig.preset(args.audio_preset),
+        audio=audio,
         content=content,
         speaker_backbone=args.speaker,
         nj=args.nj,
@@ -66,6 +71,29 @@ def run(args: argparse.Namespace) -> int:
         f0_method=args.f0_method,
         device=resolve_device(args.device),
         overwrite=args.overwrite,
+        progress=args.progress,
     )
     print(f"{args.data}: dumped {result.done}, skipped {result.skipped} (already dumped), failed {result.failed}")
     return 0
+
+
+def _audio_config(path: str):
+    """AudioConfig from a YAML file holding it directly or under a top-level ``audio:`` key."""
+    import yaml
+
+    from promptevc.config import AudioConfig, from_dict
+    from promptevc.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(open(path, encoding="utf-8")) or {}
+    except OSError as err:
+        raise ConfigError(f"--audio-config {path}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--audio-config {path}: invalid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--audio-config {path}: the top level must be a mapping")
+    section = data["audio"] if isinstance(data.get("audio"), dict) else data
+    try:
+        return from_dict(AudioConfig, section, prefix="audio")
+    except ConfigError as err:
+        raise ConfigError(f"--audio-config {path}: {err}") from None

@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="content frames sampled for fitting (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=50, help="k-means iterations/epochs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar")
     add_device_argument(parser)
 
 
@@ -45,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-frames {args.max_frames}: must be at least --k {args.k}")
     device = resolve_device(args.device)
     extractor = fit_units(args.data, args.out, args.k, max_frames=args.max_frames, n_iter=args.iterations,
-                          seed=args.seed, device=device)
+                          seed=args.seed, device=device, progress=args.progress)
     for d in dict.fromkeys([args.data, *args.apply]):
-        hist = apply_units(extractor, d)
+        hist = apply_units(extractor, d, progress=args.progress)
         used = sum(1 for c in hist.values() if c > 0)
         print(f"{d}: units.scp written ({used} of {args.k} units used)")
     print(f"units: {args.out}")

@@ -81,6 +81,12 @@ def read_feats_config(data_dir: str | Path) -> tuple[AudioConfig, ContentConfig,
     return audio, content, data
 
 
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def load_feats(path: str | Path) -> dict[str, np.ndarray]:
     """Read one dumped npz into a dict of arrays."""
     with np.load(path) as z:
@@ -223,8 +229,8 @@ def dump_features(
             )
     feats_dir = data / FEATS_DIR
     feats_dir.mkdir(parents=True, exist_ok=True)
-    (cfg_path.with_name(FEATS_CONFIG + ".tmp")).write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
-    os.replace(cfg_path.with_name(FEATS_CONFIG + ".tmp"), cfg_path)
+    previous_cfg = cfg_path.read_text(encoding="utf-8") if cfg_path.is_file() else None
+    _write_text(cfg_path, yaml.safe_dump(settings, sort_keys=False))
 
     old_frames = read_scp(data / NUM_FRAMES) if (data / NUM_FRAMES).is_file() else {}
     frames: dict[str, int] = {}
@@ -255,17 +261,25 @@ def dump_features(
             # spawn: safe with CUDA and with torch's thread pools (fork is not).
             pool = mp.get_context("spawn").Pool(nj, initializer=_init_worker, initargs=(settings, device, 1))
             results_iter = pool.imap_unordered(_dump_shard, shards)
-        finished = False
+        finished, done_now = False, 0
         try:
             for results in results_iter:
                 for utt, n, err in results:
                     if err is None:
                         frames[utt] = n
+                        done_now += 1
                     else:
                         failures[utt] = err
                         log.error("%s: %s", utt, err)
                 bar.update(len(results))
             finished = True
+        except BaseException:
+            if done_now == 0:  # nothing written: leave the data dir as it was
+                if previous_cfg is None:
+                    cfg_path.unlink(missing_ok=True)
+                else:
+                    _write_text(cfg_path, previous_cfg)
+            raise
         finally:
             bar.close()
             if pool is not None:

@@ -404,9 +404,14 @@ class ResultStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        db = self._connect()
+        try:
+            # WAL: readers (the results view) never block the writer, and a crash mid-write
+            # leaves the last committed answers intact.
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        finally:
+            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: each INSERT is its own transaction; start() opens an explicit one.

@@ -275,7 +275,9 @@ def build_demo(
 ) -> gr.Blocks:
     """The whole page, not launched. ``show_results`` adds the experimenter's Results tab."""
     listening = listening or ListeningApp(None)
-    with gr.Blocks(title="PromptEVC demo", analytics_enabled=False) as demo:
+    # delete_cache: uploads (people's voices) and served audio leave Gradio's cache after an hour
+    # and when the server stops.
+    with gr.Blocks(title="PromptEVC demo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
             with gr.Tab("Convert", id="convert"):

@@ -12,7 +12,7 @@ Pipeline for one chunk (frames every ``frame_period_ms``):
    frame times (log-envelope and aperiodicity interpolated, voicing from the nearest frame);
 3. F0: on voiced frames, ``log f0 -> mu + range * (log f0 - mu) + shift`` where ``mu`` is the
    utterance's voiced mean log-F0 (one value for the whole input, also when chunked);
-4. tilt: a smooth high-shelf (centred at 1 kHz, about one octave wide) on the envelope; the
+4. tilt: a smooth high-shelf (centred at 1 kHz, rising from ~500 Hz to ~2 kHz) on the envelope; the
    rest of the speaker's envelope is untouched;
 5. synthesis, then a gain that sets the active-speech level to input level + ``energy_db``;
 6. after chunks are joined: a peak limiter if the result would exceed 0.99 (logged).

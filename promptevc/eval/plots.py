@@ -45,7 +45,7 @@ def plot_f0_contours(contours: list[dict], path: str | Path) -> Path:
     plt = _pyplot()
     n = len(contours)
     fig, axes = plt.subplots(n, 1, figsize=(8, 2.2 * n), squeeze=False)
-    for ax, c in zip(axes[:, 0], contours):
+    for ax, c in zip(axes[:, 0], contours, strict=True):
         for key, label, style in (("src", "source", "-"), ("conv", "converted", "-")):
             f0 = np.where(c[f"{key}_f0"] > 0, c[f"{key}_f0"], np.nan)
             ax.plot(c[f"{key}_t"], f0, style, label=label, linewidth=1.2)
@@ -85,8 +85,8 @@ def plot_distributions(rows: list[dict], path: str | Path) -> Path | None:
     ncols = 2
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(9, 2.6 * nrows), squeeze=False)
-    for ax, (label, data) in zip(axes.flat, panels):
-        keep = [(e, d) for e, d in zip(emotions, data) if d]
+    for ax, (label, data) in zip(axes.flat, panels, strict=False):  # spare axes are switched off below
+        keep = [(e, d) for e, d in zip(emotions, data, strict=True) if d]
         ax.boxplot([d for _, d in keep], tick_labels=[e for e, _ in keep])
         ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,12 @@ import numpy as np
 from promptevc.errors import ConfigError, ModelLoadError, PromptEVCError
 from promptevc.eval import metrics as M
 from promptevc.eval.pairs import Pair
+from promptevc.prompt.control import EMOTIONS
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
+CACHE_ENTRIES = 1024  # ~4 entries per source file, a few hundred KB each
 
 # utterances.csv columns, in order; p_<emotion> posteriors are appended when a classifier runs.
 COLUMNS = [
@@ -81,6 +84,7 @@ class EmotionClassifier:
         from promptevc.config import AudioConfig
         from promptevc.features.mel import MelSpectrogram
 
+        self.path = path
         self.model = load_evaluator(path, device=device)
         self.device = device
         audio = getattr(self.model, "audio", None)
@@ -98,7 +102,13 @@ class EmotionClassifier:
             lens = torch.tensor([mel.shape[-1]], device=self.device)
             out = self.model(mel, lens)
             logits = out["logits"] if isinstance(out, dict) else out
-            return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+            post = torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+        if post.shape != (len(EMOTIONS),):
+            raise ModelLoadError(
+                f"--classifier {self.path}: gives {post.shape[-1]} classes, expected {len(EMOTIONS)} "
+                f"({', '.join(EMOTIONS)}); use an evaluator release of this toolkit"
+            )
+        return post
 
 
 class Evaluator:
@@ -124,14 +134,20 @@ class Evaluator:
             self.dnsmos = DNSMOSScorer()
         if options.classifier:
             self.classifier = EmotionClassifier(options.classifier, device=options.device)
-        self._cache: dict[tuple[str, str], object] = {}
+        # Per-source work (audio, analysis, embedding, recognition) is reused across the pairs that
+        # share a source; bounded so a large test set does not keep every file in memory.
+        self._cache: OrderedDict[tuple[str, str], object] = OrderedDict()
         self.contours: list[dict] = []  # F0 tracks kept for the contour plot
 
     def _cached(self, kind: str, path: Path, compute):
         key = (kind, str(path.resolve()))
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        value = self._cache[key] = compute()
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return value
 
     @staticmethod
     def _load(path: Path) -> np.ndarray:
@@ -175,10 +191,8 @@ class Evaluator:
             scores = self.dnsmos.score(conv_wav)
             row.update({k: v for k, v in scores.items() if k in row})
         if self.classifier is not None:
-            from promptevc.prompt.control import EMOTIONS
-
             post = self.classifier.posteriors(conv_wav)
-            for name, p in zip(EMOTIONS, post):
+            for name, p in zip(EMOTIONS, post, strict=True):
                 row[f"p_{name}"] = float(p)
             row["pred_emotion"] = EMOTIONS[int(np.argmax(post))]
             if pair.emotion:

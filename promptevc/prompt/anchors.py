@@ -114,6 +114,8 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "steady": ("neutral", 0.5), "evenly": ("neutral", 0.55), "informative": ("neutral", 0.5),
     "informational": ("neutral", 0.5), "factual": ("neutral", 0.55),
     "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("neutral", 0.55),
+    "no feelings": ("neutral", 0.75), "no feeling": ("neutral", 0.75), "straight": ("neutral", 0.5),
+    "straight-faced": ("neutral", 0.7), "evenly": ("neutral", 0.55), "steadily": ("neutral", 0.5),
     "news reader": ("neutral", 0.6), "newsreader": ("neutral", 0.6), "natural": ("neutral", 0.4),
     # angry
     "angry": ("angry", 0.6), "angrily": ("angry", 0.6), "anger": ("angry", 0.6), "mad": ("angry", 0.6),
@@ -137,7 +139,9 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "heated": ("angry", 0.55), "snappy": ("angry", 0.4), "exasperated": ("angry", 0.6), "vexed": ("angry", 0.45),
     "displeased": ("angry", 0.4), "scolding": ("angry", 0.6), "yelling": ("angry", 0.8),
     "shouting": ("angry", 0.75), "rant": ("angry", 0.7), "ranting": ("angry", 0.7), "hateful": ("angry", 0.75),
-    "disgusted": ("angry", 0.5), "sick and tired": ("angry", 0.65), "had it up to here": ("angry", 0.7),
+    "disgusted": ("angry", 0.5), "irritably": ("angry", 0.35), "crossly": ("angry", 0.45),
+    "grumpily": ("angry", 0.4), "indignantly": ("angry", 0.6), "hostilely": ("angry", 0.65),
+    "aggressively": ("angry", 0.7), "bitterly": ("angry", 0.5), "heatedly": ("angry", 0.55), "sick and tired": ("angry", 0.65), "had it up to here": ("angry", 0.7),
     "last straw": ("angry", 0.7), "teeth clenched": ("angry", 0.7), "through gritted teeth": ("angry", 0.7),
     # happy
     "happy": ("happy", 0.6), "happily": ("happy", 0.6), "happiness": ("happy", 0.6), "happier": ("happy", 0.65),
@@ -159,6 +163,8 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "chipper": ("happy", 0.55), "sparkling": ("happy", 0.55), "buoyant": ("happy", 0.6), "radiant": ("happy", 0.7),
     "grateful": ("happy", 0.45), "proud": ("happy", 0.5), "amused": ("happy", 0.45), "satisfied": ("happy", 0.35),
     "won the lottery": ("happy", 0.9), "thrilled to bits": ("happy", 0.9), "happy camper": ("happy", 0.6),
+    "gleefully": ("happy", 0.75), "merrily": ("happy", 0.6), "delightedly": ("happy", 0.75),
+    "excitedly": ("happy", 0.7), "enthusiastically": ("happy", 0.7), "brightly": ("happy", 0.5),
     "warm": ("happy", 0.35), "friendly": ("happy", 0.4), "fun": ("happy", 0.5),
     # sad
     "sad": ("sad", 0.6), "sadly": ("sad", 0.6), "sadness": ("sad", 0.6), "sadder": ("sad", 0.65),
@@ -179,6 +185,8 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "heavy-hearted": ("sad", 0.7), "lump in the throat": ("sad", 0.7), "broken heart": ("sad", 0.9),
     "mourning": ("sad", 0.85), "grieve": ("sad", 0.85), "dismal": ("sad", 0.6), "woeful": ("sad", 0.7),
     "pitiful": ("sad", 0.6), "regretful": ("sad", 0.5), "nostalgic": ("sad", 0.35), "defeated": ("sad", 0.65),
+    "mournfully": ("sad", 0.75), "gloomily": ("sad", 0.5), "miserably": ("sad", 0.8), "glumly": ("sad", 0.45),
+    "wistfully": ("sad", 0.35), "unhappily": ("sad", 0.55), "dejectedly": ("sad", 0.7), "tearfully": ("sad", 0.75),
     "tragic": ("sad", 0.8), "funeral": ("sad", 0.8), "bad news": ("sad", 0.6), "dreary": ("sad", 0.5),
     # surprise
     "surprise": ("surprise", 0.6), "surprised": ("surprise", 0.6), "surprising": ("surprise", 0.55),
@@ -201,7 +209,8 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "who knew": ("surprise", 0.6), "no way": ("surprise", 0.7), "oh my god": ("surprise", 0.75),
     "oh my gosh": ("surprise", 0.7), "omg": ("surprise", 0.75), "unbelievable": ("surprise", 0.7),
     "didn't see that coming": ("surprise", 0.75), "did not see that coming": ("surprise", 0.75),
-    "caught by surprise": ("surprise", 0.65), "took by surprise": ("surprise", 0.65), "startling": ("surprise", 0.6),
+    "caught by surprise": ("surprise", 0.65), "bemused": ("surprise", 0.45), "amazedly": ("surprise", 0.75),
+    "in amazement": ("surprise", 0.75), "in astonishment": ("surprise", 0.85), "in shock": ("surprise", 0.8), "took by surprise": ("surprise", 0.65), "startling": ("surprise", 0.6),
 }
 
 # Degree adverbs -> shift added to the emotion word's level. Multi-word first (longest match wins).
@@ -230,13 +239,14 @@ MINOR_NOUN_MARKERS: tuple[str, ...] = (
     "a dash of", "dash of", "a bit of", "bit of", "a little bit of", "a note of", "note of", "a shade of",
     "a whiff of", "a pinch of", "a splash of", "a sprinkle of", "a twinge of", "some", "slight", "tinged with",
     "undertone of", "undertones of", "a hint", "hints of", "touches of", "a little of", "laced with",
+    "with a little", "with a bit of", "with some", "with a hint of", "with a touch of", "a wee bit of",
     "an undercurrent of", "undercurrent of", "a sprinkling of", "a smattering of", "a flicker of", "a glimmer of",
 )
 # Words that make the following emotion the main one even after others ("mostly sad, a bit angry").
 MAIN_MARKERS: tuple[str, ...] = ("mostly", "mainly", "primarily", "predominantly", "above all", "chiefly")
 MINOR_ADVERB_MARKERS: tuple[str, ...] = (
     "slightly", "a little", "a bit", "mildly", "somewhat", "a tad", "a touch", "faintly", "a little bit",
-    "kind of", "sort of", "barely",
+    "kind of", "sort of", "barely", "a wee bit", "just a tad", "ever so slightly", "marginally",
 )
 # Weight of an emotion introduced by a minor marker after a main emotion.
 MINOR_WEIGHT = 0.35
@@ -259,7 +269,8 @@ HINT_PHRASES: dict[str, tuple[str, int]] = {
     "speed up": ("tempo", 1), "sped up": ("tempo", 1), "hurried": ("tempo", 1), "hurriedly": ("tempo", 1),
     "rushed": ("tempo", 1), "rapid": ("tempo", 1), "rapidly": ("tempo", 1), "higher tempo": ("tempo", 1),
     "faster pace": ("tempo", 1), "quicker pace": ("tempo", 1), "brisk": ("tempo", 1), "briskly": ("tempo", 1),
-    "speedier": ("tempo", 1), "pick up the pace": ("tempo", 1), "more quickly": ("tempo", 1),
+    "speedier": ("tempo", 1), "speeding up": ("tempo", 1), "speed it up": ("tempo", 1), "in a hurry": ("tempo", 1),
+    "slowing down": ("tempo", -1), "slow it down": ("tempo", -1), "slowing": ("tempo", -1), "pick up the pace": ("tempo", 1), "more quickly": ("tempo", 1),
     "slower": ("tempo", -1), "slowly": ("tempo", -1), "slow": ("tempo", -1), "slow down": ("tempo", -1),
     "slowed down": ("tempo", -1), "unhurried": ("tempo", -1), "leisurely": ("tempo", -1),
     "drawn out": ("tempo", -1), "drawn-out": ("tempo", -1), "drawl": ("tempo", -1), "lower tempo": ("tempo", -1),
@@ -271,7 +282,9 @@ HINT_PHRASES: dict[str, tuple[str, int]] = {
     "lower pitch": ("pitch", -1), "lower-pitched": ("pitch", -1), "low-pitched": ("pitch", -1),
     "low pitched": ("pitch", -1), "lower voice": ("pitch", -1), "low voice": ("pitch", -1),
     "deeper voice": ("pitch", -1), "deep voice": ("pitch", -1), "deeper": ("pitch", -1),
-    "lower the pitch": ("pitch", -1), "pitch down": ("pitch", -1), "higher": ("pitch", 1), "lower": ("pitch", -1),
+    "lower the pitch": ("pitch", -1), "pitched down": ("pitch", -1), "pitched up": ("pitch", 1),
+    "pitch it down": ("pitch", -1), "pitch it up": ("pitch", 1), "pitched lower": ("pitch", -1),
+    "pitched higher": ("pitch", 1), "pitch down": ("pitch", -1), "higher": ("pitch", 1), "lower": ("pitch", -1),
     # volume
     "louder": ("volume", 1), "loud": ("volume", 1), "loudly": ("volume", 1), "more loudly": ("volume", 1),
     "raised voice": ("volume", 1), "at the top of": ("volume", 1), "booming": ("volume", 1),

@@ -292,12 +292,18 @@ class ZeroShotParser:
                 notes.append(f"ignored negated hint {phrase!r}")
                 i += n
                 continue
-            for t in tokens[start:i + n]:
+            end = i + n
+            after = self._match(tokens, end, self._hint_degrees) if degree is None else None
+            if after is not None and after in ("a little", "a bit", "a little bit", "a tad", "a touch", "a lot",
+                                               "slightly", "much"):  # "slowing down a little"
+                size = A.HINT_DEGREES[after]
+                end += len(after.split())
+            for t in tokens[start:end]:
                 t.used = True
             if amounts[field_name] == 0.0:
                 amounts[field_name] = sign * size
-                notes.append(f"hint {field_name} {sign * size:+.1f} from {' '.join(t.text for t in tokens[start:i + n])!r}")
-            i += n
+                notes.append(f"hint {field_name} {sign * size:+.1f} from {' '.join(t.text for t in tokens[start:end])!r}")
+            i = end
         return ProsodyHints(**amounts)
 
     # ----------------------------------------------------------------------------- emotion words
@@ -350,6 +356,11 @@ class ZeroShotParser:
             j -= 1
         # "at all" after the word also confirms a negation ("not angry at all") but needs one.
         hit.negated = negated
+        # Mixture markers may include clause words ("tinged with", "with a little"): search back up
+        # to four tokens, stopping only at punctuation, hints and the previous emotion word.
+        start = hit.start
+        while start > max(lo, hit.start - 4) and tokens[start - 1].text not in _PUNCT and not tokens[start - 1].used:
+            start -= 1
         hit.forced_main = any(
             self._match_ending(tokens, hit.start - back, self._main_markers, start) for back in range(0, 3)
         )

@@ -193,7 +193,7 @@ def train(
         log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.learning_rate, betas=tuple(cfg.train.betas),
-                            weight_decay=cfg.train.weight_decay)
+                            weight_decay=cfg.train.weight_decay, foreach=True)
     sched = _make_scheduler(opt, cfg)
     use_amp = cfg.train.amp and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -265,11 +265,11 @@ def train(
                 running[k] = running.get(k, 0.0) + v
             running["_n"] = running.get("_n", 0.0) + 1
             bar.update(1)
-            bar.set_postfix(mel=f"{terms['mel']:.3f}", loss=f"{float(loss):.3f}")
+            bar.set_postfix(mel=f"{terms['mel']:.3f}", loss=f"{float(loss.detach()):.3f}")
             if step % cfg.train.log_every == 0 or step == cfg.train.max_steps:
                 n = running.pop("_n")
                 metrics = {k: v / n for k, v in running.items()}
-                metrics.update(loss=float(loss), lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
+                metrics.update(loss=float(loss.detach()), lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
                                steps_per_s=cfg.train.log_every / max(time.time() - t0, 1e-6))
                 exp.log_metrics(step, metrics, split="train")
                 running, t0 = {}, time.time()

@@ -358,6 +358,32 @@ def check_generator_fits(config: VocoderTrainingConfig) -> None:
         )
 
 
+def check_training_data(data_dir: Path, mels_from: str | None) -> None:
+    """Fail before training (not inside a DataLoader worker) on missing audio or mels."""
+    from promptevc.data.kaldi import DataDir
+
+    data = DataDir(data_dir)
+    utts = data.utts
+    if not utts:
+        raise ConfigError(f"{data_dir / 'wav.scp'}: lists no utterances")
+    missing = [u for u in utts if not data.wav_path(u).is_file()]
+    if missing:
+        raise ConfigError(
+            f"{data_dir / 'wav.scp'}: {len(missing)} of {len(utts)} audio files are missing, "
+            f"e.g. {missing[0]} -> {data.wav_path(missing[0])}"
+        )
+    if mels_from:
+        folder = Path(mels_from)
+        if not folder.is_dir():
+            raise ConfigError(f"--mels-from {folder}: no such folder")
+        no_mel = [u for u in utts if not (folder / f"{u}.npy").is_file()]
+        if no_mel:
+            raise ConfigError(
+                f"--mels-from {folder}: no mel for {len(no_mel)} of {len(utts)} utterances, "
+                f"e.g. {folder / (no_mel[0] + '.npy')}; write one <utt>.npy (n_mels, frames) per utterance"
+            )
+
+
 def load_init_generator(name: str, device: str = "cpu") -> tuple[HiFiGANConfig, AudioConfig, dict[str, torch.Tensor]]:
     """Generator config, AudioConfig and plain weights of a pretrained vocoder to fine-tune."""
     from promptevc.models.vocoder import load_vocoder
@@ -449,10 +475,18 @@ def train_vocoder(
     data_dir, exp_dir = Path(data_dir), Path(exp_dir)
     if not (data_dir / "wav.scp").exists():
         raise ConfigError(f"{data_dir}: no wav.scp; pass a Kaldi data dir (--data)")
-    if config.data.mels_from and not Path(config.data.mels_from).is_dir():
-        raise ConfigError(f"--mels-from {config.data.mels_from}: no such folder")
+    check_training_data(data_dir, config.data.mels_from)
     init_state = None
-    if config.train.init:
+    saved = exp_dir / "config.yaml"
+    if latest_checkpoint(exp_dir) is not None and saved.exists():
+        # Resuming: the checkpoint's generator shape and audio settings are those of the saved
+        # config (possibly taken from --init), whatever --config says; init weights are not needed.
+        previous = load_yaml(VocoderTrainingConfig, saved)
+        config = dataclasses.replace(
+            config, generator=previous.generator, audio=previous.audio,
+            train=dataclasses.replace(config.train, init=previous.train.init),
+        )
+    elif config.train.init:
         gen_cfg, audio, init_state = load_init_generator(config.train.init)
         if gen_cfg != config.generator or audio != config.audio:
             log.info("fine-tuning %s: generator shape and audio settings come from it", config.train.init)

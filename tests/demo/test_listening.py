@@ -216,3 +216,21 @@ def test_discover_and_unknown_test(tmp_path):
         app.start("../a", "P01")
     with pytest.raises(ListeningTestError, match="not a folder"):
         ListeningApp(tmp_path / "nope")
+
+
+def test_answer_survives_a_crash(test_folder):
+    """A process that dies right after answering (no close, no cleanup) loses nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from promptevc.demo.listening import ListeningApp\n"
+        f"app = ListeningApp({str(test_folder)!r})\n"
+        "app.answer('pilot', 'P05', 0, 5)\n"
+        "os._exit(9)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    answers = ListeningApp(test_folder).store("pilot").answers()
+    assert [(a["participant"], a["trial_index"], a["response"]) for a in answers] == [("P05", 0, 5)]

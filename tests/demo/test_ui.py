@@ -11,6 +11,14 @@ from promptevc.demo.convert import ConversionService
 from promptevc.demo.listening import ListeningApp
 
 
+@pytest.fixture
+def fresh_cli_logging(monkeypatch):
+    """cli.main keeps a console log handler bound to the stderr of the test that made it; start clean."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("promptevc"), "handlers", [])
+
+
 def _elem_ids(demo) -> set[str]:
     return {getattr(b, "elem_id", None) for b in demo.blocks.values()} - {None}
 
@@ -79,7 +87,7 @@ def test_launch_binds_localhost_and_limits_uploads(tmp_path, fake_loader):
         (["demo", "--tests-dir", "/nonexistent/tests"], "/nonexistent/tests: not a folder"),
     ],
 )
-def test_command_rejects_bad_options(argv, message, capsys):
+def test_command_rejects_bad_options(argv, message, capsys, fresh_cli_logging):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -125,10 +133,36 @@ def test_listening_handlers_walk_all_trial_types(tmp_path, test_folder, fake_loa
     assert "All done" in on_start("pilot", "P02")[1]
 
 
-def test_command_reports_broken_manifest(tmp_path, capsys):
+def test_command_reports_broken_manifest(tmp_path, capsys, fresh_cli_logging):
     from demo_support import make_test_folder
 
     folder = make_test_folder(tmp_path / "tests" / "bad")
     (folder / "manifest.csv").write_text("file,system,condition,utt,emotion,intensity\n../x.wav,a,b,c,,\n")
     assert main(["demo", "--tests-dir", str(tmp_path / "tests")]) == 2
     assert "outside the test folder" in capsys.readouterr().err
+
+
+def test_results_handlers_summarise_and_export(tmp_path, test_folder, fake_loader):
+    import csv
+
+    from promptevc.demo.ui import build_demo
+
+    app = ListeningApp(test_folder.parent)
+    for pid, score in (("P01", 4), ("P02", 2)):
+        session = app.start("pilot", pid)
+        for trial in session.plan:
+            answer = {"mos": score, "emotion": "sad"}.get(trial.type, ["1", "2"])
+            app.answer("pilot", pid, trial.index, answer)
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader), app, show_results=True)
+    summary, mos, confusion_png, confusion, ranking = _handler(demo, "on_refresh")("pilot")
+    assert "2 participant(s), 28 answer(s)" in summary
+    # (evc, 4 conditions) x 2 participants; (reference, natural) holds u1 and u2.
+    assert list(mos["n"]) == [2, 2, 2, 2, 4] and list(mos["mean"]) == [3.0] * 5
+    # Two sad answers per intended emotion: the sad column holds all 12.
+    assert int(confusion["sad"].sum()) == 12 and list(confusion["n"]) == [4, 0, 4, 4, 0]
+    assert list(ranking["n"]) == [4] and open(confusion_png, "rb").read(4) == b"\x89PNG"
+    files = _handler(demo, "on_export")("pilot")
+    assert [p.rsplit("/", 1)[1] for p in files] == ["answers.csv", "mos.csv", "confusion.csv", "ranking.csv"]
+    with open(files[0], newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 28 and {r["participant"] for r in rows} == {"P01", "P02"}

@@ -99,3 +99,30 @@ def test_dnsmos_scores_clean_above_noisy(dnsmos):
     assert a["dnsmos_bak"] > b["dnsmos_bak"] + 0.5  # background noise is what BAK measures
     assert a["dnsmos_ovrl"] > b["dnsmos_ovrl"]
     assert dnsmos.score(clean) == a  # deterministic
+
+
+@pytest.mark.slow
+def test_transformers_asr_from_local_folder(tmp_path):
+    """The transformers path runs on a tiny random CTC model saved to disk (no network)."""
+    import json
+
+    transformers = pytest.importorskip("transformers")
+    from promptevc.eval.asr import load_recognizer
+
+    vocab = {"<pad>": 0, "<unk>": 1, "|": 2, **{c: i + 3 for i, c in enumerate("abcdefghij")}}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = transformers.Wav2Vec2CTCTokenizer(str(tmp_path / "vocab.json"), word_delimiter_token="|")
+    extractor = transformers.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SR, padding_value=0.0,
+                                                      do_normalize=True, return_attention_mask=False)
+    config = transformers.Wav2Vec2Config(
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2, pad_token_id=0,
+    )
+    model_dir = tmp_path / "tiny-asr"
+    transformers.Wav2Vec2ForCTC(config).save_pretrained(model_dir)
+    transformers.Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(model_dir)
+    asr = load_recognizer(str(model_dir))
+    text = asr.transcribe(synth_speech(150.0, 1.0, SR))
+    assert isinstance(text, str)
+    assert set(text.replace("<unk>", "")) <= set("abcdefghij ")  # random weights: any vocabulary symbols

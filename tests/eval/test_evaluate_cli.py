@@ -164,3 +164,28 @@ def test_classifier_posteriors_and_accuracy(pair_set, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert "emo_correct" in summary["per_emotion"]["happy"]
     assert summary["monotonicity_spearman"]["happy"]["emo_posterior"] > 0
+
+
+def test_classifier_real_release_round_trip(pair_set):
+    """A tiny random evaluator release written with the toolkit's own release format loads and runs."""
+    evaluator = pytest.importorskip("promptevc.models.evaluator")
+    import dataclasses
+
+    import torch
+
+    from promptevc.config import AudioConfig
+    from promptevc.release import write_release
+
+    torch.manual_seed(0)
+    cfg = evaluator.EvaluatorConfig(channels=8, n_blocks=1, kernel_size=3, attention_dim=4, embed_dim=8)
+    config = {"model": dataclasses.asdict(cfg), "audio": dataclasses.asdict(AudioConfig())}
+    model = evaluator.build_evaluator(config)
+    write_release(pair_set / "release", kind="evaluator", config=config,
+                  tensors={k: v.contiguous() for k, v in model.state_dict().items()}, meta={})
+    (pair_set / "conv/missing.wav").unlink(missing_ok=True)
+    out = pair_set / "eval4"
+    rc = main(["-q", "evaluate", "--pairs", str(pair_set / "pairs.csv"), "--out", str(out), "--no-asr",
+               "--no-dnsmos", "--no-speaker-sim", "--no-plots", "--classifier", str(pair_set / "release")])
+    assert rc == 1  # only the missing file fails
+    rows = _rows(out / "utterances.csv")
+    assert rows["same"]["pred_emotion"] and float(rows["same"]["emo_posterior"]) > 0

@@ -110,7 +110,7 @@ def make_fast_corpus(root: Path, utts_per_style: int = 2, seconds: float = 1.2, 
 
 
 def make_tiny_text_encoder(folder: Path) -> Path:
-    """A 1-layer, 8-wide BERT with the packaged MiniLM tokenizer, saved with save_pretrained."""
+    """A 1-layer, 32-wide BERT with the packaged MiniLM tokenizer, saved with save_pretrained."""
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from promptevc.prompt.encoder import packaged_minilm_path
@@ -121,8 +121,8 @@ def make_tiny_text_encoder(folder: Path) -> Path:
     import torch
 
     torch.manual_seed(0)
-    model = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                                 intermediate_size=16, max_position_embeddings=64))
+    model = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32, max_position_embeddings=64))
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

@@ -112,7 +112,18 @@ def test_cli_bad_inputs(tmp_path, capsys, dumped_data, synth_data):
                  str(tmp_path / "no_model"), "--f0", "dio"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(err) == 1 and "content model" in err[0]
-    assert not list((data / "feats").glob("*.npz"))
+    assert not list((data / "feats").glob("*.npz")) and not (data / "feats_config.yaml").exists()
+    # --audio-config takes the audio section of a model config; a wrong key is one line.
+    (tmp_path / "bad.yaml").write_text("audio:\n  n_mel: 40\n")
+    assert main(["dump-features", "--data", str(data), "--content", "mel", "--audio-config", str(tmp_path / "bad.yaml")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(err) == 1 and "n_mel" in err[0]
+    (tmp_path / "good.yaml").write_text("audio:\n  n_mels: 40\nmodel: {}\n")
+    assert main(["dump-features", "--data", str(data), "--content", "mel", "--f0", "dio", "--no-progress",
+                 "--audio-config", str(tmp_path / "good.yaml")]) == 0
+    z = load_feats(read_scp(data / "feats.scp")["s_neutral_000"])
+    assert z["mel"].shape[0] == 40 and z["content"].shape[1] == 40
+    assert read_feats_config(data)[0].n_mels == 40
     assert main(["fit-units", "--data", str(tmp_path / "empty"), "--k", "4", "--out", str(tmp_path / "u")]) == 2
     assert "no feats_config.yaml" in capsys.readouterr().err
     assert main(["fit-units", "--data", str(dumped_data), "--k", "100000", "--out", str(tmp_path / "u"),

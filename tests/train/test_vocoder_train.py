@@ -116,12 +116,22 @@ def test_fine_tune_from_release_on_model_mels(tmp_path, data_dir):
     assert config.generator.upsample_initial_channel == 8  # shape taken from --init
     assert config.data.mels_from == str(mels)
     assert (exp / "release" / "model.safetensors").exists()
+    # Resuming without --init keeps the fine-tuned generator's shape (not vocoder_tiny's).
+    assert train(["--data", str(data_dir), "--exp", str(exp), "--set", "train.max_steps=3"]) == 0
+    resumed = load_training_config(exp / "config.yaml")
+    assert resumed.generator.upsample_initial_channel == 8 and resumed.train.init == str(tmp_path / "pre")
+    assert (exp / "checkpoints" / "step_00000003.pt").exists()
 
 
-def test_bad_data_dir_is_one_line(tmp_path, capsys):
+def test_bad_data_is_one_line_before_training(tmp_path, data_dir, capsys):
     assert train(["--data", str(tmp_path / "nope"), "--exp", str(tmp_path / "exp")]) == 2
     err = capsys.readouterr().err.strip()
     assert "wav.scp" in err and len(err.splitlines()) == 1
+    (tmp_path / "mels").mkdir()
+    assert train(["--data", str(data_dir), "--exp", str(tmp_path / "exp"), "--mels-from", str(tmp_path / "mels")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no mel for 3 of 3 utterances" in err and "utt0.npy" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "exp").exists()  # nothing written
 
 
 def test_packaged_configs_are_strict():

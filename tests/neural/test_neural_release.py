@@ -1,0 +1,137 @@
+"""Releases of the acoustic model, the neural engine, and the CLI train -> export -> convert path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from promptevc.errors import ModelLoadError
+
+
+def _make_release(cfg, text_encoder, root: Path, k: int = 12) -> tuple[Path, torch.nn.Module]:
+    """Build a random tiny model, store it as an experiment (config, checkpoint, units) and export it."""
+    from promptevc.config import save_yaml
+    from promptevc.features.content import ContentConfig, UnitExtractor
+    from promptevc.models.evc import build_model
+    from promptevc.train.acoustic import export_release
+    from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(cfg, text_encoder=text_encoder)
+    model.set_stats(torch.randn(cfg.audio.n_mels) - 4, torch.rand(cfg.audio.n_mels) + 0.5)
+    exp = root / "exp"
+    exp.mkdir(parents=True)
+    save_yaml(cfg, exp / "config.yaml")
+    (exp / "experiment.json").write_text(json.dumps({"kind": "acoustic"}))
+    save_checkpoint(checkpoint_path(exp, 7), step=7, models={"model": model})
+    UnitExtractor(ContentConfig(type="mel", k=k), torch.randn(k, cfg.audio.n_mels), audio=cfg.audio).save(exp / "units")
+    return export_release(exp, root / "release"), model.eval()
+
+
+def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.prompt.control import EmotionControl
+    from promptevc.release import read_release, write_release
+
+    cfg = tiny_cfg("model.speaker.in_dim=256")  # GE2E size: the engine embeds real audio
+    release, model = _make_release(cfg, tiny_text_encoder, tmp_path)
+    meta = json.loads((release / "meta.json").read_text())
+    assert meta["kind"] == "acoustic" and meta["step"] == 7 and meta["emotions"][0] == "neutral"
+    assert meta["audio"]["n_mels"] == 80 and meta["content"]["k"] == 12
+    assert meta["vocoder"] == "microsoft/speecht5_hifigan" and meta["text_encoder"] == cfg.model.descriptor.encoder
+
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    assert engine.name == "neural" and engine.audio == cfg.audio
+    units = torch.randint(0, 12, (1, 9))
+    args = (units, torch.tensor([9]), torch.randn(1, 256), torch.tensor([[5.0, 0.2, -20.0]]),
+            torch.eye(5)[[2]], torch.tensor([0.7]), torch.randn(1, cfg.model.ref_dim))
+    a, b = model.infer(*args), engine.model.infer(*args)
+    assert torch.equal(a["mel"], b["mel"]) and torch.equal(a["durations"], b["durations"])
+    e1 = model.embed_prompts(["very happy"], generator=torch.Generator().manual_seed(3))["e_pm"]
+    e2 = engine.model.embed_prompts(["very happy"], generator=torch.Generator().manual_seed(3))["e_pm"]
+    assert torch.equal(e1, e2)
+
+    wav, _ = speech_wav
+    ctrl = EmotionControl.from_label("happy", 0.8, prompt="very happy")
+    out1 = engine.convert(wav, ctrl, seed=1)
+    out2 = engine.convert(wav, ctrl, seed=1)
+    assert out1.dtype == np.float32 and np.isfinite(out1).all() and np.abs(out1).max() <= 1.0
+    np.testing.assert_array_equal(out1, out2)  # seeded -> reproducible
+
+    # strict: a missing weight is an error naming it
+    rel = read_release(release, kind="acoustic")
+    state = dict(rel.state_dict)
+    dropped = next(k for k in state if k.startswith("model.decoder."))
+    del state[dropped]
+    write_release(tmp_path / "broken", kind="acoustic", config=rel.config, tensors=state, meta=rel.meta)
+    with pytest.raises(ModelLoadError, match="missing 1 key"):
+        NeuralEngine.load(str(tmp_path / "broken"), vocoder="griffin-lim", device="cpu")
+
+
+def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.prompt.control import EmotionControl
+
+    release, _ = _make_release(tiny_cfg("audio.n_mels=40"), tiny_text_encoder, tmp_path / "a")
+    with pytest.raises(ModelLoadError, match="n_mels 40 vs 80"):  # vocoder's AudioConfig differs
+        NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    release, _ = _make_release(tiny_cfg("model.speaker.in_dim=256"), tiny_text_encoder, tmp_path / "b")
+    with pytest.raises(ModelLoadError, match="no usable vocoder.*griffin-lim"):
+        NeuralEngine.load(str(release), vocoder=str(tmp_path / "no-such-vocoder"), device="cpu")
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    with pytest.raises(ModelLoadError, match="no emotion evaluator"):
+        engine.convert(speech_wav[0], EmotionControl.from_label("sad"), ref_wav=speech_wav[0])
+
+
+def test_train_export_convert_through_cli(corpus, tiny_encoder_dir, tmp_path):
+    """2 steps of `promptevc train`, resume to step 3, `promptevc export`, `promptevc convert`."""
+    from promptevc.cli import main
+    from promptevc.train.checkpoint import latest_checkpoint
+    from promptevc.train.experiment import read_metrics
+
+    from conftest import TINY_CONFIG
+
+    data, units = corpus
+    exp = tmp_path / "exp"
+    common = ["train", "--config", str(TINY_CONFIG), "--data", str(data), "--valid-data", str(data), "--exp", str(exp),
+              "--units", str(units), "--set", f"model.descriptor.encoder={tiny_encoder_dir}", "--set",
+              "train.log_every=1", "--set", "train.valid_every=2", "--no-progress", "--device", "cpu"]
+    assert main([*common, "--set", "train.max_steps=2"]) == 0
+    assert latest_checkpoint(exp).name == "step_00000002.pt"
+    assert (exp / "release" / "model.safetensors").is_file()
+    for name in ("config.yaml", "command.txt", "git_commit.txt", "experiment.json", "units/kmeans.safetensors"):
+        assert (exp / name).is_file(), name
+    assert main([*common, "--set", "train.max_steps=3"]) == 0  # resumes: one more step only
+    steps = sorted({int(r["step"]) for r in read_metrics(exp) if r["split"] == "train"})
+    assert steps == [1, 2, 3]
+    assert any(r["split"] == "valid" for r in read_metrics(exp))
+
+    release = tmp_path / "release"
+    assert main(["export", "--exp", str(exp), "--out", str(release)]) == 0
+    assert json.loads((release / "meta.json").read_text())["step"] == 3
+    src = sorted((data.parent / "wavs").glob("*neutral*.wav"))[0]
+    out = tmp_path / "out.wav"
+    assert main(["convert", str(src), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
+                 "--prompt", "very happy", "-o", str(out), "--seed", "0"]) == 0
+    wav, sr = sf.read(out)
+    assert sr == 16000 and len(wav) > 0.3 * sr and np.isfinite(wav).all() and np.abs(wav).max() > 1e-4
+
+
+def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
+    from promptevc.cli import main
+
+    from conftest import TINY_CONFIG
+
+    data, units = corpus
+    base = ["train", "--config", str(TINY_CONFIG), "--exp", str(tmp_path / "exp"), "--no-progress"]
+    assert main([*base, "--data", str(tmp_path)]) == 2  # not a dumped data dir
+    assert "feats.scp" in capsys.readouterr().err
+    assert main([*base, "--data", str(data), "--set", "model.reference=evaluator"]) == 2
+    assert "--evaluator" in capsys.readouterr().err
+    assert main([*base, "--data", str(data), "--set", "model.nope=1"]) == 2
+    assert "model.nope" in capsys.readouterr().err
