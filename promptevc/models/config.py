@@ -52,6 +52,9 @@ class PromptMapperConfig:
     beta_end: float = 0.02
     schedule: Literal["linear", "cosine"] = "linear"
     sample_steps: int = 10  # DDIM steps at inference
+    # e_pm = mean of this many seeded DDIM samples: 1 = a single draw (the most varied); more
+    # approximates the conditional mean, which is safer while the mapper is still uncertain.
+    num_samples: int = 1
     # Noise draws per example and step: the mapper is tiny next to the acoustic model, so several
     # draws per batch item train it much faster at almost no cost.
     repeats: int = 8

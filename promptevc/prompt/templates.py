@@ -20,25 +20,25 @@ from __future__ import annotations
 import random
 import re
 
-from promptevc.prompt.control import EMOTIONS, normalise_label
+from promptevc.prompt.control import normalise_label
 
 BUCKETS: tuple[str, ...] = ("low", "medium", "high")
 SPLITS: tuple[str, ...] = ("train", "heldout")
 HINT_FIELDS: tuple[str, ...] = ("tempo", "pitch", "volume")
 
 
-def bucket_for_intensity(x: float, low: float = 0.3, high: float = 0.7) -> str:
-    """Intensity in [0, 1] -> "low" | "medium" | "high".
+def bucket_for_intensity(x: float, lo: float = 0.3, hi: float = 0.7) -> str:
+    """Intensity in [0, 1] -> "low" (x < lo) | "medium" | "high" (x >= hi).
 
-    ``low``/``high`` are the 30 % and 70 % quantiles of the corpus intensities (DESIGN §4 buckets
+    ``lo``/``hi`` are the 30 % and 70 % quantiles of the corpus intensities (DESIGN §4 buckets
     30/40/30); the defaults suit uniformly ranked pseudo-labels.
     """
-    if not low <= high:
-        raise ValueError(f"bucket thresholds must satisfy low <= high, got {low} and {high}")
+    if not lo <= hi:
+        raise ValueError(f"bucket thresholds must satisfy lo <= hi, got {lo} and {hi}")
     x = float(x)
-    if x < low:
+    if x < lo:
         return "low"
-    if x < high:
+    if x < hi:
         return "medium"
     return "high"
 

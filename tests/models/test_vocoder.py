@@ -375,6 +375,9 @@ def test_griffin_lim_is_explicit_and_labelled(speech_wav, caplog):
     loud = mel > mel.max() - 4  # bins within 40 dB of the peak
     assert np.abs(remel - mel)[loud].mean() < 0.3
     assert np.abs(extract_mel(np.roll(wav.numpy(), 4000))[:, : mel.shape[1]] - mel)[loud].mean() > 0.3
+    # No weights: it follows whatever AudioConfig the acoustic model uses.
+    hifigan_audio = AudioConfig.preset("hifigan")
+    check_vocoder_compatible(hifigan_audio, load_vocoder("griffin-lim", audio_config=hifigan_audio))
 
 
 # ------------------------------------------------------------------------------------------
@@ -397,6 +400,13 @@ def test_vocode_cli_writes_same_length_audio(tmp_path, speech_file, capsys):
     assert "--overwrite" in err and len(err.splitlines()) == 1
     assert main(["vocode", str(speech_file), "-o", str(out), "--vocoder", str(tmp_path / "rel"),
                  "--overwrite"]) == 0
+
+
+def test_vocode_cli_with_official_hifigan_keeps_length(tmp_path, speech_file):
+    save_official(tmp_path / "hifigan", tiny_generator())  # uncentred mel: T // hop frames
+    out = tmp_path / "out.wav"
+    assert main(["vocode", str(speech_file), "-o", str(out), "--vocoder", str(tmp_path / "hifigan")]) == 0
+    assert sf.info(out).frames == sf.info(speech_file).frames
 
 
 def test_vocode_cli_offline_missing_vocoder_is_one_line(tmp_path, speech_file, capsys):

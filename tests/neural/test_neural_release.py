@@ -62,6 +62,14 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
     out2 = engine.convert(wav, ctrl, seed=1)
     assert out1.dtype == np.float32 and np.isfinite(out1).all() and np.abs(out1).max() <= 1.0
     np.testing.assert_array_equal(out1, out2)  # seeded -> reproducible
+    # intensity 0 is the neutral rendering, whatever the prompt or emotion
+    analysis = engine.analyse(wav)
+    zero = engine.synthesise([analysis] * 3, [EmotionControl.from_label("neutral", 0.0, prompt="neutral"),
+                                              EmotionControl.from_label("happy", 0.0, prompt="very happy"),
+                                              EmotionControl.from_label("sad", 0.0, prompt="extremely sad")],
+                             vocode=False)
+    np.testing.assert_allclose(zero[1]["mel"], zero[0]["mel"], atol=1e-5)
+    np.testing.assert_allclose(zero[2]["mel"], zero[0]["mel"], atol=1e-5)
 
     # strict: a missing weight is an error naming it
     rel = read_release(release, kind="acoustic")
@@ -135,3 +143,38 @@ def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
     assert "--evaluator" in capsys.readouterr().err
     assert main([*base, "--data", str(data), "--set", "model.nope=1"]) == 2
     assert "model.nope" in capsys.readouterr().err
+
+
+def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_path):
+    """--evaluator: e_ref = evaluator embedding (ref_dim follows it), emotion loss, evaluator kept in
+    the release, and `convert --ref` takes the emotion from a reference recording."""
+    from promptevc.cli import main
+    from promptevc.config import AudioConfig, load_yaml, to_dict
+    from promptevc.models.config import ExperimentConfig
+    from promptevc.models.evaluator import EmotionEvaluator, EvaluatorConfig
+    from promptevc.release import write_release
+    from promptevc.train.experiment import read_metrics
+
+    from conftest import TINY_CONFIG
+
+    ev_cfg = EvaluatorConfig(channels=8, n_blocks=1, attention_dim=4, embed_dim=6, dropout=0.0)
+    evaluator = EmotionEvaluator.from_config(ev_cfg, 80)
+    ev_release = write_release(tmp_path / "evaluator", kind="evaluator",
+                               config={"model": to_dict(ev_cfg), "audio": to_dict(AudioConfig())},
+                               tensors=evaluator.state_dict())
+    data, units = corpus
+    exp = tmp_path / "exp"
+    assert main(["train", "--config", str(TINY_CONFIG), "--data", str(data), "--exp", str(exp), "--units", str(units),
+                 "--evaluator", str(ev_release), "--set", "model.reference=evaluator", "--set",
+                 f"model.descriptor.encoder={tiny_encoder_dir}", "--set", "train.max_steps=2", "--set",
+                 "train.log_every=1", "--no-progress"]) == 0
+    assert load_yaml(ExperimentConfig, exp / "config.yaml").model.ref_dim == 6
+    assert any(r["name"] == "emotion" for r in read_metrics(exp))
+    release = exp / "release"
+    assert (release / "evaluator" / "model.safetensors").is_file()
+    wavs = sorted((data.parent / "wavs").glob("*.wav"))
+    out = tmp_path / "ref.wav"
+    assert main(["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
+                 "--prompt", "happy", "--ref", str(wavs[-1]), "-o", str(out)]) == 0
+    wav, _ = sf.read(out)
+    assert np.isfinite(wav).all() and len(wav) > 1000

@@ -126,3 +126,15 @@ def test_train_evaluator_bad_inputs(tmp_path, capsys, mel_corpus):
     assert main(["train-evaluator", "--config", "tiny", "--data", str(tmp_path / "d"), "--exp", str(tmp_path / "e")]) == 2
     assert "no feats.scp" in capsys.readouterr().err
     assert main(["export", "--exp", str(tmp_path / "e"), "--out", str(tmp_path / "r")]) == 2
+
+
+@pytest.mark.parametrize("name,params", [("tiny", (1_000, 20_000)), ("base", (1_000_000, 5_000_000))])
+def test_packaged_configs_build(name, params):
+    from promptevc.commands.train_evaluator import resolve_config_path
+    from promptevc.train.evaluator import load_config
+
+    cfg = load_config(resolve_config_path(name))
+    m = EmotionEvaluator.from_config(cfg.model, 80)
+    n = sum(p.numel() for p in m.parameters())
+    assert params[0] < n < params[1]
+    assert m(torch.randn(2, 80, 50), torch.tensor([50, 30]))["logits"].shape == (2, 5)

@@ -114,6 +114,7 @@ def load_vocoder(
     revision: str | None = None,
     device: str = "cpu",
     kind: VocoderKind | None = None,
+    audio_config: AudioConfig | None = None,
 ) -> Vocoder:
     """Load a vocoder by local path or Hugging Face repo id, in eval mode on ``device``.
 
@@ -122,6 +123,8 @@ def load_vocoder(
     beside it; a transformers SpeechT5HifiGan folder; a repo id holding any of these
     (resolved through huggingface_hub: cache, ``revision``, ``HF_HUB_OFFLINE``); or
     ``"griffin-lim"`` (debugging only). ``kind`` forces the format instead of detecting it.
+    ``audio_config`` only applies to Griffin-Lim, which has no weights and so can follow any
+    AudioConfig (default: ``AudioConfig()``); trained vocoders carry their own.
     """
     name = str(name_or_path)
     if kind is not None and kind not in _KINDS:
@@ -130,7 +133,7 @@ def load_vocoder(
         from promptevc.models.vocoder.griffinlim import GriffinLimVocoder
 
         log.warning("using the Griffin-Lim vocoder: for debugging only, the audio will sound phasey")
-        return GriffinLimVocoder().to(device)
+        return GriffinLimVocoder(audio_config).to(device)
 
     from promptevc.hub import resolve_path
 

@@ -1,0 +1,54 @@
+"""``promptevc describe "PROMPT"``: show how the zero-shot parser understood a prompt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+NAME = "describe"
+HELP = "show how a prompt is understood (emotion probabilities, intensity, hints)"
+DESCRIPTION = """Parse a free-text prompt the way 'promptevc convert' does and print the result.
+
+examples:
+  promptevc describe "slightly sad"
+  promptevc describe "happy with a hint of surprise, a bit faster" --json
+  promptevc describe "furious" --emotion sad --intensity 0.2   # overrides, as in convert
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt", help="the prompt text, e.g. \"a little surprised\"")
+    parser.add_argument(
+        "--json", action=argparse.BooleanOptionalAction, default=False,
+        help="print JSON with keys emotion, probs, intensity, hints (warnings go to stderr)",
+    )
+    parser.add_argument("--emotion", default=None, help="override the emotion (neutral, angry, happy, sad, surprise)")
+    parser.add_argument("--intensity", type=float, default=None, help="override the intensity, 0..1")
+    parser.add_argument(
+        "--encoder", default=None,
+        help="sentence encoder: a local folder or Hugging Face id (default: the packaged all-MiniLM-L6-v2)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from promptevc.prompt.parser import get_parser
+
+    parser = get_parser(args.encoder)
+    control, notes = parser.explain(args.prompt)
+    control = control.with_overrides(emotion=args.emotion, intensity=args.intensity)
+    if args.json:
+        # stdout stays exactly EmotionControl.to_dict(); warnings go to stderr.
+        for warning in control.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(json.dumps(control.to_dict(), indent=2))
+        return 0
+    print(f"prompt:    {args.prompt!r}")
+    print(f"parsed as: {control.summary()}")
+    if args.emotion is not None or args.intensity is not None:
+        print("           (--emotion/--intensity overrides applied)")
+    for note in notes:
+        print(f"  - {note}")
+    for warning in control.warnings:
+        print(f"warning: {warning}")
+    return 0
