@@ -67,7 +67,7 @@ def _check_file(name: str, path: Path, entries: list[tuple[int, str, str]], chec
     problems: list[str] = []
     fix = f"run recipes/utils/fix_data_dir.sh {path.parent}"
     keys = [k for _, k, _ in entries]
-    for (n_prev, prev, _), (n, key, _) in zip(entries, entries[1:]):
+    for (n_prev, prev, _), (n, key, _) in zip(entries, entries[1:], strict=False):
         if key < prev:
             problems.append(f"{name}: not sorted: line {n} key {key!r} comes after {prev!r} (line {n_prev}); {fix}")
             break

@@ -137,7 +137,8 @@ class Evaluator:
         # Per-source work (audio, analysis, embedding, recognition) is reused across the pairs that
         # share a source; bounded so a large test set does not keep every file in memory.
         self._cache: OrderedDict[tuple[str, str], object] = OrderedDict()
-        self.contours: list[dict] = []  # F0 tracks kept for the contour plot
+        # F0 tracks kept for the contour plot: up to n_contour_plots per emotion, picked from later.
+        self.contours: list[dict] = []
 
     def _cached(self, kind: str, path: Path, compute):
         key = (kind, str(path.resolve()))
@@ -174,7 +175,8 @@ class Evaluator:
             ref = self._cached("analysis", pair.reference,
                                lambda: M.analyse(ref_wav, SAMPLE_RATE, opts.f0_method))
             row.update(M.reference_metrics(ref, conv))
-        if len(self.contours) < opts.n_contour_plots:
+        same_emotion = [c for c in self.contours if c["emotion"] == pair.emotion]
+        if len(same_emotion) < opts.n_contour_plots and pair.converted.resolve() != pair.source.resolve():
             self.contours.append({"utt": pair.utt, "emotion": pair.emotion, "intensity": pair.intensity,
                                   "src_t": src.times, "src_f0": src.f0, "conv_t": conv.times,
                                   "conv_f0": conv.f0})
@@ -237,6 +239,19 @@ def write_csv(rows: list[dict], path: Path) -> list[str]:
     return columns
 
 
+def pick_contours(contours: list[dict], n: int) -> list[dict]:
+    """Up to ``n`` contours, taking emotions in turn so the plot shows each requested emotion."""
+    by_emotion: dict[str, list[dict]] = {}
+    for c in contours:
+        by_emotion.setdefault(c["emotion"], []).append(c)
+    picked: list[dict] = []
+    depth = 0
+    while len(picked) < n and any(depth < len(v) for v in by_emotion.values()):
+        picked += [v[depth] for v in by_emotion.values() if depth < len(v)][: n - len(picked)]
+        depth += 1
+    return picked
+
+
 def evaluate(pairs: list[Pair], out_dir: str | Path, options: EvalOptions | None = None) -> dict:
     """Evaluate ``pairs`` into ``out_dir``: utterances.csv, summary.json, report.md, *.png.
 
@@ -283,8 +298,9 @@ def evaluate(pairs: list[Pair], out_dir: str | Path, options: EvalOptions | None
     if options.plots:
         from promptevc.eval.plots import plot_distributions, plot_f0_contours
 
-        if evaluator.contours:
-            plots.append(plot_f0_contours(evaluator.contours, out_dir / "f0_contours.png"))
+        contours = pick_contours(evaluator.contours, options.n_contour_plots)
+        if contours:
+            plots.append(plot_f0_contours(contours, out_dir / "f0_contours.png"))
         ok_rows = [r for r in rows if not r.get("error")]
         if ok_rows:
             plots.append(plot_distributions(ok_rows, out_dir / "distributions.png"))
