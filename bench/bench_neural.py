@@ -17,6 +17,9 @@ The GE2E weights are the real ones shipped in resemblyzer. Peak RSS is for the w
 Usage::
 
     python bench/bench_neural.py [--threads 2] [--repeats 3] [--seconds 3 30]
+
+On a shared machine the wall-clock RTF includes waiting for the cores; CPU-s/s does not (with
+2 threads and no contention, RTF is roughly CPU-s/s / 2 .. CPU-s/s).
 """
 
 from __future__ import annotations
@@ -32,8 +35,15 @@ CONFIG = Path(__file__).resolve().parents[1] / "promptevc" / "configs" / "acoust
 
 def build_engine(threads: int):
     import torch
-    from transformers import AutoTokenizer, HubertConfig, HubertModel, RobertaConfig, RobertaModel, \
-        SpeechT5HifiGan, SpeechT5HifiGanConfig
+    from transformers import (
+        AutoTokenizer,
+        HubertConfig,
+        HubertModel,
+        RobertaConfig,
+        RobertaModel,
+        SpeechT5HifiGan,
+        SpeechT5HifiGanConfig,
+    )
 
     from promptevc.config import load_yaml
     from promptevc.engines.neural import NeuralEngine
@@ -64,14 +74,16 @@ def build_engine(threads: int):
     return engine, counts
 
 
-def timed(fn, repeats: int) -> float:
+def timed(fn, repeats: int) -> tuple[float, float]:
+    """(median wall seconds, median process CPU seconds) of ``fn`` after one warm-up."""
     fn()  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -91,18 +103,19 @@ def main() -> None:
     for name, n in counts.items():
         print(f"  {name:40s} {n:>12,d}")
     control = EmotionControl.from_label("happy", 0.8, prompt="very happy with a hint of surprise")
-    print(f"\n{'input':>6s} {'front-end':>10s} {'acoustic':>10s} {'vocoder':>10s} {'total':>10s}   (RTF)")
+    print("\nRTF = wall time / audio time; in brackets CPU-s/s = CPU seconds of all threads per audio second")
+    print(f"{'input':>6s} {'front-end':>16s} {'acoustic':>16s} {'vocoder':>16s} {'total':>16s}")
     for seconds in args.seconds:
         wav = synth_speech(150.0, seconds, seed=1)
         analysis = engine.analyse(wav)
-        front = timed(lambda: engine.analyse(wav), args.repeats)
-        acoustic = timed(lambda: engine.synthesise([analysis], [control], seed=0, vocode=False), args.repeats)
+        front = timed(lambda w=wav: engine.analyse(w), args.repeats)
+        acoustic = timed(lambda a=analysis: engine.synthesise([a], [control], seed=0, vocode=False), args.repeats)
         mel = torch.from_numpy(engine.synthesise([analysis], [control], seed=0, vocode=False)[0]["mel"])[None]
         with torch.no_grad():
-            voc = timed(lambda: engine.vocoder(mel), args.repeats)
-        total = timed(lambda: engine.convert(wav, control, seed=0), args.repeats)
-        print(f"{seconds:5.0f}s {front / seconds:10.3f} {acoustic / seconds:10.3f} {voc / seconds:10.3f} "
-              f"{total / seconds:10.3f}")
+            voc = timed(lambda m=mel: engine.vocoder(m), args.repeats)
+        total = timed(lambda w=wav: engine.convert(w, control, seed=0), args.repeats)
+        cells = " ".join(f"{w / seconds:7.3f} ({c / seconds:5.2f})" for w, c in (front, acoustic, voc, total))
+        print(f"{seconds:5.0f}s {cells}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {rss:.0f} MB")
 

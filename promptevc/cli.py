@@ -61,24 +61,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record.
+
+    ``sys.stderr`` may be replaced after the handler is made (pytest capture, notebooks, the
+    demo server); holding on to the old, possibly closed, stream would lose log lines.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D401
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; ignore
+        pass
+
+
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     root = logging.getLogger("promptevc")
     root.setLevel(level)
-    console = [h for h in root.handlers if getattr(h, "_promptevc_console", False)]
+    console = [h for h in root.handlers if isinstance(h, _StderrHandler)]
     if not console:
-        handler = logging.StreamHandler(sys.stderr)
-        handler._promptevc_console = True  # type: ignore[attr-defined]
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
         console = [handler]
     for h in console:
-        # Re-bind to the current stderr: it may have been replaced (tests, notebooks) since the
-        # handler was made, and writing to a closed stream is an error.
-        h.stream = sys.stderr  # not setStream(): it flushes the old stream, which may be closed
         h.setLevel(level)
     # Third-party chatter (transformers, urllib3) stays quiet unless -vv.
-    for name in ("transformers", "urllib3", "huggingface_hub", "numba", "matplotlib"):
+    for name in ("transformers", "urllib3", "huggingface_hub", "numba", "matplotlib", "httpx"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.ERROR)
 
 

@@ -4,7 +4,7 @@
 #   1 data prep         -> DATA/{train,dev,test}: wav.scp utt2spk spk2utt text utt2emo (validated)
 #   2 feature dump      -> feats.scp (mel, F0, energy, content features, speaker embedding)
 #   3 emotion evaluator -> EXP/evaluator/release
-#   4 intensity + prompts -> utt2intensity and training prompts in every data dir
+#   4 intensity + prompts -> utt2intensity and utt2prompt in every data dir
 #   5 content units     -> EXP/units (k-means) and units.scp
 #   6 acoustic model + prompt mapper -> EXP/acoustic/release
 #   7 vocoder fine-tune (optional, --train_vocoder true) -> EXP/vocoder/release
@@ -202,7 +202,7 @@ stage_outputs() {  # files that must exist after a stage (checked before skippin
     2) for s in "${sets[@]}"; do echo "$data_root/$s/feats.scp" "$data_root/$s/feats_config.yaml"; done ;;
     3) echo "$evaluator_release/meta.json"
        if [ -n "$eval_classifier_seed" ]; then echo "$expdir/eval_classifier/release/meta.json"; fi ;;
-    4) for s in "${sets[@]}"; do echo "$data_root/$s/utt2intensity"; done ;;
+    4) for s in "${sets[@]}"; do echo "$data_root/$s/utt2intensity" "$data_root/$s/utt2prompt"; done ;;
     5) echo "$expdir/units/kmeans.safetensors"; for s in "${sets[@]}"; do echo "$data_root/$s/units.scp"; done ;;
     6) echo "$acoustic_release/meta.json" ;;
     7) echo "$vocoder_release/meta.json" ;;

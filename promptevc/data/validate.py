@@ -3,7 +3,7 @@
 ``validate_data_dir(path)`` returns a list of readable problems (empty = valid):
 unsorted files, duplicate keys, lines without a value, missing audio files, ``utt2spk`` and
 ``spk2utt`` that disagree, utterances missing from (or extra in) ``text``/``utt2emo``/
-``utt2intensity``/``feats.scp``/``units.scp``, emotion labels outside
+``utt2intensity``/``utt2prompt``/``feats.scp``/``units.scp``, emotion labels outside
 :data:`~promptevc.prompt.control.EMOTIONS`, intensities outside [0, 1] or non-zero for neutral.
 
 ``fix_data_dir(path)`` sorts every file, drops duplicate keys and invalid lines, keeps the
@@ -29,7 +29,7 @@ from promptevc.prompt.control import EMOTIONS
 
 REQUIRED = ("wav.scp", "utt2spk", "spk2utt", "text", "utt2emo")
 # Per-utterance files that must cover exactly the utterances of wav.scp when they exist.
-PER_UTT_OPTIONAL = ("utt2intensity", "feats.scp", "units.scp")
+PER_UTT_OPTIONAL = ("utt2intensity", "utt2prompt", "feats.scp", "units.scp")
 PER_UTT = ("wav.scp", "utt2spk", "text", "utt2emo") + PER_UTT_OPTIONAL
 FILE_VALUED = ("wav.scp", "feats.scp", "units.scp")
 MAX_SHOWN = 3  # keys listed in a message before "..."

@@ -15,7 +15,8 @@ conversion is reproducible by default).
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -212,7 +213,7 @@ class NeuralEngine(Engine):
         tempo = torch.tensor([1.0 + TEMPO_PER_HINT * c.hints.tempo for c in controls])
         pitch = torch.tensor([SEMITONES_PER_HINT * c.hints.pitch for c in controls])
         volume = torch.tensor([DB_PER_HINT * c.hints.volume for c in controls])
-        with torch.no_grad():
+        with torch.inference_mode():
             out = self.model.infer(units.to(dev), unit_lens.to(dev), spk.to(dev), stats.to(dev), probs.to(dev),
                                    intensity.to(dev), emb.to(dev), tempo=tempo.to(dev), pitch_semitones=pitch.to(dev),
                                    volume_db=volume.to(dev))

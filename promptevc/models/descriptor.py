@@ -15,8 +15,9 @@ its weights travel with the release.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -109,7 +110,7 @@ class EmotionDescriptor(nn.Module):
             with torch.no_grad():
                 for i in range(0, len(missing), 64):
                     chunk = missing[i : i + 64]
-                    for p, v in zip(chunk, self._encode(chunk).float()):
+                    for p, v in zip(chunk, self._encode(chunk).float(), strict=True):
                         self._cache[p] = v
         return torch.stack([self._cache[p] for p in prompts])
 

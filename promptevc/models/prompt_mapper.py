@@ -25,7 +25,6 @@ from torch import nn
 
 from promptevc.models.config import PromptMapperConfig
 
-
 X0_CLIP = 4.0
 
 

@@ -19,8 +19,9 @@ import logging
 import math
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,7 @@ def compute_references(evaluator: torch.nn.Module, dataset: Any, device: torch.d
                          for m in mels]).to(device)
         lens = torch.tensor([m.shape[1] for m in mels], device=device)
         emb = evaluator(x, lens)["embedding"].float().cpu().numpy()
-        for i, e in zip(idx, emb):
+        for i, e in zip(idx, emb, strict=True):
             out[dataset.utts[i]] = e
     return out
 
@@ -100,8 +101,13 @@ def train(
 
     from promptevc.data.dataset import AcousticDataset, collate, mel_stats
     from promptevc.models.evc import build_model, count_parameters
-    from promptevc.train.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, prune_checkpoints, \
-        save_checkpoint
+    from promptevc.train.checkpoint import (
+        checkpoint_path,
+        latest_checkpoint,
+        load_checkpoint,
+        prune_checkpoints,
+        save_checkpoint,
+    )
     from promptevc.train.distributed import barrier, cleanup, init_distributed, wrap_ddp
     from promptevc.train.experiment import Experiment
     from promptevc.train.losses import acoustic_losses

@@ -71,8 +71,10 @@ def mean(values: list[float]) -> float:
     return statistics.fmean(vals) if vals else math.nan
 
 
-def fmt(x: float, digits: int = 2) -> str:
-    return "–" if math.isnan(x) else f"{x:+.{digits}f}" if digits < 0 else f"{x:.{digits}f}"
+def fmt(x: float, digits: int = 2, sign: bool = False) -> str:
+    if math.isnan(x):
+        return "–"
+    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
 
 
 def direction_value(rows: list[dict], control: dict[str, dict], emotion: str, metric: str, how: str) -> tuple:
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = oracle_value(oracle, emotion, metric) if oracle else math.nan
         ok = not math.isnan(value) and value > thr
         n_pass += ok
-        shown = fmt(value) + (f" {unit}" if not math.isnan(value) and unit != "x" else "")
+        shown = fmt(value, sign=True) + (f" {unit}" if not math.isnan(value) and unit != "x" else "")
         if unit == "x" and not math.isnan(value):
             shown = f"x{value:.3f}"
         ref_shown = "–" if math.isnan(ref) else (f"x{ref:.3f}" if unit == "x" else f"{ref:+.2f} {unit}")

@@ -6,8 +6,8 @@
 #
 # Every "--some-name VALUE" or "--some_name VALUE" (also "--name=VALUE") sets the shell variable
 # some_name, which must already exist (a typo is an error, not a silent new variable). A default
-# of true/false makes the option boolean: its value must be true or false. "--config FILE"
-# sources FILE (name=value lines) before the remaining options. "--help" prints $help_message.
+# of true/false makes the option boolean: its value must be true or false. "--config FILE" (or
+# "--conf FILE") sources FILE (name=value lines) before the remaining options. "--help" prints $help_message.
 # Positional arguments stay in "$@".
 
 __po_die() { echo "$0: $*" >&2; exit 1; }
@@ -18,14 +18,14 @@ while true; do
     --help|-h)
       if [ -n "${help_message:-}" ]; then printf '%s\n' "$help_message"; else echo "$0: no help available"; fi
       exit 0 ;;
-    --config)
+    --config|--conf)
       [ $# -ge 2 ] || __po_die "--config needs a file"
       [ -f "$2" ] || __po_die "--config $2: no such file"
       # shellcheck disable=SC1090
       . "$2" || __po_die "--config $2: failed to source"
       shift 2 ;;
-    --config=*)
-      __po_cfg="${1#--config=}"
+    --config=*|--conf=*)
+      __po_cfg="${1#*=}"
       [ -f "$__po_cfg" ] || __po_die "--config $__po_cfg: no such file"
       # shellcheck disable=SC1090
       . "$__po_cfg" || __po_die "--config $__po_cfg: failed to source"

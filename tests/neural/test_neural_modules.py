@@ -10,8 +10,8 @@ from promptevc.models.config import (
     ContentEncoderConfig,
     DecoderConfig,
     DurationConfig,
-    ProsodyConfig,
     PromptMapperConfig,
+    ProsodyConfig,
     RendererConfig,
 )
 from promptevc.models.layers import sequence_mask
@@ -105,7 +105,7 @@ def test_intensity_mapper_zero_is_neutral_and_change_is_monotone():
     torch.testing.assert_close(neutral, im.neutral.expand(7, -1))  # whatever the emotion / embedding
     dists = [float((im(probs, torch.full((7,), s), emb) - neutral).detach().norm(dim=-1).min()) for s in
              (0.0, 0.25, 0.5, 0.75, 1.0)]
-    assert all(b > a for a, b in zip(dists, dists[1:])), dists
+    assert all(b > a for a, b in zip(dists, dists[1:], strict=False)), dists
     # linear: half intensity is exactly half the change
     full = im(probs, torch.ones(7), emb) - neutral
     half = im(probs, torch.full((7,), 0.5), emb) - neutral

@@ -98,11 +98,11 @@ def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speec
 
 def test_train_export_convert_through_cli(corpus, tiny_encoder_dir, tmp_path):
     """2 steps of `promptevc train`, resume to step 3, `promptevc export`, `promptevc convert`."""
+    from conftest import TINY_CONFIG
+
     from promptevc.cli import main
     from promptevc.train.checkpoint import latest_checkpoint
     from promptevc.train.experiment import read_metrics
-
-    from conftest import TINY_CONFIG
 
     data, units = corpus
     exp = tmp_path / "exp"
@@ -131,9 +131,9 @@ def test_train_export_convert_through_cli(corpus, tiny_encoder_dir, tmp_path):
 
 
 def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
-    from promptevc.cli import main
-
     from conftest import TINY_CONFIG
+
+    from promptevc.cli import main
 
     data, units = corpus
     base = ["train", "--config", str(TINY_CONFIG), "--exp", str(tmp_path / "exp"), "--no-progress"]
@@ -148,14 +148,14 @@ def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
 def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_path):
     """--evaluator: e_ref = evaluator embedding (ref_dim follows it), emotion loss, evaluator kept in
     the release, and `convert --ref` takes the emotion from a reference recording."""
+    from conftest import TINY_CONFIG
+
     from promptevc.cli import main
     from promptevc.config import AudioConfig, load_yaml, to_dict
     from promptevc.models.config import ExperimentConfig
     from promptevc.models.evaluator import EmotionEvaluator, EvaluatorConfig
     from promptevc.release import write_release
     from promptevc.train.experiment import read_metrics
-
-    from conftest import TINY_CONFIG
 
     ev_cfg = EvaluatorConfig(channels=8, n_blocks=1, attention_dim=4, embed_dim=6, dropout=0.0)
     evaluator = EmotionEvaluator.from_config(ev_cfg, 80)

@@ -21,7 +21,7 @@ def test_parse_options(tmp_path):
         echo "$stage|$use_gpu|$acoustic_conf|$extra|$*"
     """
     (tmp_path / "opts.conf").write_text("stage=4\nextra='--set a=1'\n")
-    out = subprocess.run(["bash", "-c", script, "x", "--config", "opts.conf", "--use-gpu", "true",
+    out = subprocess.run(["bash", "-c", script, "x", "--conf", "opts.conf", "--use-gpu", "true",
                           "--acoustic_conf=b.yaml", "pos1"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "4|true|b.yaml|--set a=1|pos1"
