@@ -89,7 +89,7 @@ help_message="Usage: $0 [options]   (run from egs/<corpus>/; see recipes/README.
   --evaluator_conf/--acoustic_conf/--vocoder_conf  YAML or packaged name; --*_args \"--set k=v ...\"
   --content hubert|mel --units_k K --train_vocoder true|false --vocoder NAME --convert_vocoder NAME
   --max_convert_utts N --convert_prompts TSV --eval_args \"...\" --results_md FILE
-  --redo true|false --force_stages \"3 6\" --dry_run true|false --config FILE (options file)"
+  --redo true|false --force_stages \"3 6\" --dry_run true|false --conf FILE (options file, also --config)"
 
 # shellcheck disable=SC1091
 . "$utils/parse_options.sh"

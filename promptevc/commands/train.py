@@ -33,7 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promptevc.commands._common import resolve_device
     from promptevc.config import apply_overrides, load_yaml
     from promptevc.models.config import ExperimentConfig
     from promptevc.train.acoustic import train
@@ -41,11 +40,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_yaml(ExperimentConfig, args.config, args.overrides)
     if args.seed is not None:
         cfg = apply_overrides(cfg, [f"train.seed={args.seed}"])
-    device = args.device if args.device != "auto" else "auto"
-    if device != "auto":
-        device = resolve_device(device)
+    # "auto" is resolved per process by init_distributed (cuda:LOCAL_RANK under torchrun).
     release = train(cfg, args.data, args.exp, valid_dir=args.valid_data, units_dir=args.units,
-                    evaluator=args.evaluator, device=device, argv=["promptevc", *sys.argv[1:]],
+                    evaluator=args.evaluator, device=args.device, argv=["promptevc", *sys.argv[1:]],
                     progress=args.progress)
     print(release)
     return 0

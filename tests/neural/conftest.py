@@ -9,9 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from corpus import make_corpus, make_fast_corpus, make_tiny_text_encoder  # noqa: E402
-
-TINY_CONFIG = Path(__file__).resolve().parents[2] / "promptevc" / "configs" / "acoustic_tiny.yaml"
+# Helpers live in a uniquely named module (several test dirs have a conftest.py).
+from neural_corpus import TINY_CONFIG, make_corpus, make_fast_corpus, make_tiny_text_encoder  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -48,4 +47,4 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
                        emotions=("neutral", "happy"))
 
 
-__all__ = ["make_corpus", "make_fast_corpus", "make_tiny_text_encoder"]
+__all__ = ["TINY_CONFIG", "make_corpus", "make_fast_corpus", "make_tiny_text_encoder"]

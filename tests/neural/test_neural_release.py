@@ -98,7 +98,7 @@ def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speec
 
 def test_train_export_convert_through_cli(corpus, tiny_encoder_dir, tmp_path):
     """2 steps of `promptevc train`, resume to step 3, `promptevc export`, `promptevc convert`."""
-    from conftest import TINY_CONFIG
+    from neural_corpus import TINY_CONFIG
 
     from promptevc.cli import main
     from promptevc.train.checkpoint import latest_checkpoint
@@ -131,7 +131,7 @@ def test_train_export_convert_through_cli(corpus, tiny_encoder_dir, tmp_path):
 
 
 def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
-    from conftest import TINY_CONFIG
+    from neural_corpus import TINY_CONFIG
 
     from promptevc.cli import main
 
@@ -148,7 +148,7 @@ def test_train_rejects_bad_inputs(corpus, tiny_encoder_dir, tmp_path, capsys):
 def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_path):
     """--evaluator: e_ref = evaluator embedding (ref_dim follows it), emotion loss, evaluator kept in
     the release, and `convert --ref` takes the emotion from a reference recording."""
-    from conftest import TINY_CONFIG
+    from neural_corpus import TINY_CONFIG
 
     from promptevc.cli import main
     from promptevc.config import AudioConfig, load_yaml, to_dict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TINY_CONFIG, make_fast_corpus
+from neural_corpus import TINY_CONFIG, make_fast_corpus
 
 
 def _train(data, units, exp, encoder, steps: int, *extra: str):

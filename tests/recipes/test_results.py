@@ -81,8 +81,9 @@ def test_direction_check_passes_and_fails(tmp_path):
                     "--out", str(out)]) == 0
     text = out.read_text()
     lines = {(line.split("|")[1].strip(), line.split("|")[3].strip()): line for line in text.splitlines()
-             if line.startswith("| ") and line.count("|") == 8}
-    assert "PASS" in lines[("happy", "f0_shift_st")] and "+3.00 st" in lines[("happy", "f0_shift_st")]
+             if line.startswith("| ") and line.count("|") == 9}
+    happy = lines[("happy", "f0_shift_st")]
+    assert "PASS" in happy and "| +3.00 st | +5.00 st |" in happy  # vs control, vs source
     assert "FAIL" in lines[("surprise", "f0_shift_st")]  # +0.2 st over the control: below threshold
     assert "FAIL" in lines[("angry", "energy_change_db")]
     assert "PASS" in lines[("sad", "tempo_ratio")] and "x1.200" in lines[("sad", "tempo_ratio")]

@@ -14,6 +14,8 @@ import soundfile as sf
 from promptevc.data.kaldi import spk2utt_from_utt2spk, write_scp
 from promptevc.utils.synth import synth_speech
 
+TINY_CONFIG = Path(__file__).resolve().parents[2] / "promptevc" / "configs" / "acoustic_tiny.yaml"
+
 # emotion -> (F0 factor, syllable seconds factor, intensity pseudo-label)
 EMOTION_STYLE = {"neutral": (1.0, 1.0, 0.0), "happy": (1.35, 1.0, 0.8), "sad": (1.0, 1.6, 0.8)}
 SPEAKERS = {"spk1": 120.0, "spk2": 200.0}
