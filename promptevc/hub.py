@@ -59,7 +59,7 @@ def resolve_path(
             local = huggingface_hub.hf_hub_download(name, filename, revision=revision)
         else:
             local = huggingface_hub.snapshot_download(name, revision=revision, allow_patterns=allow_patterns)
-    except (LocalEntryNotFoundError, FileNotFoundError) as err:
+    except (LocalEntryNotFoundError, FileNotFoundError):
         hint = (
             "HF_HUB_OFFLINE=1 is set and it is not in the cache; unset it, or download it on a "
             "connected machine and pass the local folder"

@@ -10,6 +10,7 @@ Data flow (DESIGN §1, §4)::
     units (de-duplicated) --unit encoder--> h --duration predictor--> log(d + 1)
     h --length regulator (durations)--> frames --prosody predictor--> lf0_norm, voicing, energy
     frames + prosody --emotion renderer--> --mel decoder + postnet--> mel
+    F0 (Hz) --harmonic excitation--+ energy --> added to the decoder (source-filter path)
 
 Training is teacher-forced (true run lengths, F0, voicing, energy; e_ref instead of e_pm) and
 reconstructs the utterance; inference swaps e_ref for e_pm, re-predicts durations and prosody,
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 
 from promptevc.models.config import ExperimentConfig
-from promptevc.models.decoder import MelDecoder
+from promptevc.models.decoder import HarmonicExcitation, MelDecoder, energy_to_log10
 from promptevc.models.descriptor import EmotionDescriptor, load_text_encoder
 from promptevc.models.duration import DurationPredictor, UnitEncoder, durations_from_log, length_regulate
 from promptevc.models.intensity import IntensityMapper
@@ -68,6 +69,8 @@ class PromptEVC(nn.Module):
         self.prosody = ProsodyPredictor(m.prosody, m.content.dim, g)
         self.renderer = EmotionRenderer(m.renderer, m.content.dim, g)
         self.decoder = MelDecoder(m.decoder, m.renderer.channels, g, self.n_mels)
+        # Source-filter path of the decoder (see promptevc.models.decoder): no weights.
+        self.excitation = HarmonicExcitation(cfg.audio)
         # Data statistics: part of the weights (set once by the trainer, saved in releases).
         self.register_buffer("mel_mean", torch.zeros(self.n_mels))
         self.register_buffer("mel_std", torch.ones(self.n_mels))
@@ -113,10 +116,21 @@ class PromptEVC(nn.Module):
         h_spk, f0_stats = self.speaker(spk_emb)
         return torch.cat([c, h_spk], dim=-1), f0_stats
 
-    def _synthesise(self, frames: torch.Tensor, prosody: torch.Tensor, mask: torch.Tensor, g: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def source_features(self, f0_hz: torch.Tensor, energy_norm: torch.Tensor) -> torch.Tensor:
+        """f0_hz (B, F) (0 = unvoiced), energy_norm (B, F) -> decoder source (B, F, 2 * n_mels).
+
+        [harmonic excitation, frame energy] in log10 magnitude, divided by the per-bin mel std so
+        they add directly to the standardised mel (source-filter sum in the log domain).
+        """
+        exc = self.excitation(f0_hz.float()).to(self.mel_std.dtype)
+        energy = energy_to_log10(energy_norm, self.cfg.model.prosody.energy_scale_db).unsqueeze(-1)
+        return torch.cat([exc / self.mel_std, energy.expand_as(exc) / self.mel_std], dim=-1)
+
+    def _synthesise(self, frames: torch.Tensor, prosody: torch.Tensor, mask: torch.Tensor, g: torch.Tensor,
+                    f0_hz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """prosody (B, F, 3) = (lf0_norm, voiced, energy_norm); f0_hz (B, F) the same F0 in Hz."""
         h = self.renderer(frames, prosody, mask, g)
-        return self.decoder(h, mask, g)
+        return self.decoder(h, mask, g, self.source_features(f0_hz, prosody[..., 2]))
 
     # ---------------------------------------------------------------- training
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -150,7 +164,9 @@ class PromptEVC(nn.Module):
         frames, _ = length_regulate(h, durations, n_frames)
         pros = self.prosody(frames, frame_mask, g)
         prosody_in = torch.stack([batch["lf0"], batch["voiced"], batch["energy"]], dim=-1)
-        mel_pred, mel_post = self._synthesise(frames, prosody_in, frame_mask, g)
+        spk_stats = batch["spk_f0_stats"].to(prosody_in.dtype)
+        f0_hz = denormalise_f0(batch["lf0"], batch["voiced"], torch.cat([spk_stats, spk_stats[:, :1]], dim=-1))
+        mel_pred, mel_post = self._synthesise(frames, prosody_in, frame_mask, g, f0_hz)
         return {
             "mel_pred": mel_pred,
             "mel_post": mel_post,
@@ -224,7 +240,8 @@ class PromptEVC(nn.Module):
         lf0 = (pros["lf0"] + pitch * (math.log(2.0) / 12.0) / stats[:, 1:2]) * voiced
         energy = (pros["energy"] + vol / self.cfg.model.prosody.energy_scale_db) * frame_mask.to(dtype)
         prosody_in = torch.stack([lf0, voiced, energy], dim=-1)
-        _, mel_post = self._synthesise(frames, prosody_in, frame_mask, g)
+        f0_hz = denormalise_f0(lf0, voiced, stats)
+        _, mel_post = self._synthesise(frames, prosody_in, frame_mask, g, f0_hz)
         mel = self.denormalise_mel(mel_post)
         # Padded frames hold the log floor (silence) rather than the mean.
         floor = math.log10(self.cfg.audio.log_floor) if self.cfg.audio.log == "log10" else math.log(self.cfg.audio.log_floor)
@@ -232,7 +249,7 @@ class PromptEVC(nn.Module):
         return {
             "mel": mel,
             "mel_lens": mel_lens,
-            "f0_hz": denormalise_f0(lf0, voiced, stats),
+            "f0_hz": f0_hz,
             "energy_db": energy * self.cfg.model.prosody.energy_scale_db + stats[:, 2:3],
             "durations": durations,
         }

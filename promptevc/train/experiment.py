@@ -14,8 +14,9 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from promptevc import __version__
 from promptevc.config import save_yaml

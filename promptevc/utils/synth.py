@@ -97,7 +97,7 @@ def synth_speech(
             continue
         y = src * mask
         filt = np.zeros(n)
-        for freq, bw in zip(VOWEL_FORMANTS[v], (80, 100, 120)):
+        for freq, bw in zip(VOWEL_FORMANTS[v], (80, 100, 120), strict=True):
             filt += _resonator(y, freq, bw, sample_rate)
         out += filt
     out *= env

@@ -92,6 +92,52 @@ def test_prosody_renderer_decoder_shapes_and_padding():
     mel, post = dec(h, sequence_mask(lens), cond)
     assert mel.shape == post.shape == (2, 20, 10)
     _check_padding_invariance(lambda x, m, c: dec(x, m, c)[1], h, lens, cond)
+    source = _padded(torch.randn(2, 20, 20), lens)
+    _check_padding_invariance(lambda x, m, c: dec(x, m, c, source[: x.shape[0], : x.shape[1]] if x.shape[0] == 2
+                                                  else source[1:2, : x.shape[1]])[1], h, lens, cond)
+
+
+def _mel_centres(audio) -> np.ndarray:
+    from promptevc.features.mel import mel_filterbank
+
+    fb = mel_filterbank(audio)
+    freqs = np.arange(fb.shape[1]) * audio.sample_rate / audio.n_fft
+    return (fb * freqs).sum(1) / fb.sum(1)
+
+
+@pytest.mark.parametrize("f0", [95.0, 140.0, 210.0])
+def test_harmonic_excitation_peaks_on_the_harmonics(f0):
+    from promptevc.config import AudioConfig
+    from promptevc.models.decoder import HarmonicExcitation
+
+    audio = AudioConfig()
+    exc = HarmonicExcitation(audio)(torch.tensor([[f0, 0.0]]))
+    assert exc.shape == (1, 2, audio.n_mels) and torch.isfinite(exc).all()
+    assert exc[0, 1].abs().max().item() == 0.0  # unvoiced frame: no excitation
+    centres = _mel_centres(audio)
+    low = centres < 700.0  # narrow bins: harmonics resolved
+    e = exc[0, 0].numpy()[low]
+    # distance of each bin centre to the nearest harmonic, in units of F0 (0 = on a harmonic, 0.5 = between)
+    h = centres[low] / f0
+    dist = np.abs(h - np.maximum(np.round(h), 1.0))
+    on, off = e[dist < 0.15].mean(), e[dist > 0.35].mean()
+    assert on > off + 0.3, (on, off)
+    # wide high bins average many harmonics: close to a flat spectrum
+    assert abs(float(exc[0, 0, centres > 4000].mean())) < 0.3
+
+
+def test_decoder_source_path_is_the_log_domain_sum():
+    """With the conv path silenced, the decoder's mel is exactly excitation + energy (gains start at 1)."""
+    from promptevc.models.decoder import MelDecoder
+
+    dec = MelDecoder(DecoderConfig(layers=1, channels=8, dropout=0.0, postnet_layers=2, postnet_channels=8),
+                     6, G, n_mels=10).eval()
+    torch.nn.init.zeros_(dec.out.weight)
+    torch.nn.init.zeros_(dec.out.bias)
+    lens = torch.tensor([12, 12])
+    exc, energy = torch.randn(2, 12, 10), torch.randn(2, 12, 1).expand(2, 12, 10)
+    mel, _ = dec(torch.randn(2, 12, 6), sequence_mask(lens), torch.randn(2, G), torch.cat([exc, energy], -1))
+    torch.testing.assert_close(mel, exc + energy)
 
 
 def test_intensity_mapper_zero_is_neutral_and_change_is_monotone():

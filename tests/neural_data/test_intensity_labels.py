@@ -77,7 +77,7 @@ def test_projection_needs_neutral_and_logodds():
 @pytest.fixture(scope="module")
 def knob_dir(tmp_path_factory):
     """Per speaker x emotion, 5 utterances whose intensity knob goes 0.2 .. 1.0 (mel features only)."""
-    from conftest import add_mel_features, make_data_dir
+    from neural_data_support import add_mel_features, make_data_dir
 
     root = tmp_path_factory.mktemp("knob") / "data"
     return add_mel_features(make_data_dir(root, per_class=5, intensities=(0.2, 0.4, 0.6, 0.8, 1.0), seconds=1.0))

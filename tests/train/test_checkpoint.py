@@ -3,9 +3,15 @@ import random
 import numpy as np
 import torch
 
-from promptevc.train.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint, checkpoint_path
-from promptevc.train.experiment import Experiment, read_experiment_kind, read_metrics
 from promptevc.config import InputConfig
+from promptevc.train.checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+)
+from promptevc.train.experiment import Experiment, read_experiment_kind, read_metrics
 
 
 def _setup():
