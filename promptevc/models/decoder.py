@@ -20,7 +20,6 @@ level follows the (predicted) energy.
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

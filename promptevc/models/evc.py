@@ -61,7 +61,8 @@ class PromptEVC(nn.Module):
             self.register_buffer("label_codes", torch.randn(n_emo, m.ref_dim, generator=gen))
         else:
             self.label_codes = None
-        self.intensity_mapper = IntensityMapper(n_emo, m.ref_dim, m.intensity.dim)
+        self.intensity_mapper = IntensityMapper(n_emo, m.ref_dim, m.intensity.dim,
+                                                neutral_index=EMOTIONS.index("neutral"))
         self.speaker = SpeakerEncoder(m.speaker.in_dim, m.speaker.dim, hidden=m.speaker.hidden, f0_hidden=m.speaker.hidden)
         g = m.intensity.dim + m.speaker.dim
         self.unit_encoder = UnitEncoder(m.content, g)

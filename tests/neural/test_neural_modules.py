@@ -158,6 +158,26 @@ def test_intensity_mapper_zero_is_neutral_and_change_is_monotone():
     torch.testing.assert_close(half * 2, full)
 
 
+def test_intensity_mapper_neutral_category_is_the_origin():
+    """A neutral prompt renders the neutral point at any intensity; a neutral mix scales the emotion down."""
+    from promptevc.models.intensity import IntensityMapper
+
+    torch.manual_seed(0)
+    im = IntensityMapper(n_emotions=5, emb_dim=4, dim=6, neutral_index=0)
+    emb = torch.randn(3, 4)
+    neutral_probs = torch.nn.functional.one_hot(torch.zeros(3, dtype=torch.long), 5).float()
+    for s in (0.3, 0.6, 1.0):
+        torch.testing.assert_close(im(neutral_probs, torch.full((3,), s), emb), im.neutral.expand(3, -1))
+    happy = torch.nn.functional.one_hot(torch.full((3,), 2), 5).float()
+    mix = 0.5 * happy + 0.5 * neutral_probs
+    with torch.no_grad():
+        full = im(happy, torch.ones(3), emb) - im.neutral
+        half = im(mix, torch.ones(3), emb) - im.neutral
+    # the mix keeps half of the emotion's strength (its direction is the mix's, so compare norms)
+    assert float((half.norm(dim=-1) / full.norm(dim=-1)).max()) < 0.8
+    assert float(half.norm(dim=-1).min()) > 0.0
+
+
 def test_prompt_mapper_loss_and_seeded_sampler():
     from promptevc.models.prompt_mapper import PromptMapper, make_alpha_bars
 
