@@ -416,3 +416,19 @@ def test_vocode_cli_offline_missing_vocoder_is_one_line(tmp_path, speech_file, c
     assert len(err.splitlines()) == 1 and "nobody/no-such-vocoder" in err and "Traceback" not in err
     assert not out.exists()
 
+
+
+def test_griffin_lim_mel_inversion_is_nonnegative_and_fits_better_than_pinv():
+    from promptevc.features.mel import MelSpectrogram
+    from promptevc.models.vocoder.griffinlim import GriffinLimVocoder
+    from promptevc.utils.synth import synth_speech
+
+    wav = torch.from_numpy(synth_speech(f0_hz=94.0, seconds=1.0))[None]
+    linear = torch.pow(10.0, MelSpectrogram(AudioConfig())(wav))
+    nnls = GriffinLimVocoder(nnls_iter=100)
+    clamped = GriffinLimVocoder(nnls_iter=0)
+    s_nnls, s_clamped = nnls._mel_to_magnitude(linear), clamped._mel_to_magnitude(linear)
+    assert (s_nnls >= 0).all()
+    err_nnls = (nnls.basis @ s_nnls - linear).abs().mean()
+    err_clamped = (clamped.basis @ s_clamped - linear).abs().mean()
+    assert err_nnls < 0.2 * err_clamped
