@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from promptevc.config import AudioConfig
-from promptevc.prompt.control import EMOTIONS
+from promptevc.utils.plots import plot_confusion, pyplot, save_png
+
+__all__ = ["plot_confusion", "plot_prosody"]
 
 
 def _contours(wav: np.ndarray, sample_rate: int, audio: AudioConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,10 +33,7 @@ def plot_prosody(
     title: str | None = None,
 ) -> Path:
     """Pitch (top) and energy (bottom) of ``before`` (T1,) and ``after`` (T2,) over time, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; must precede pyplot
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     audio = AudioConfig()
     t0, f0_0, e0 = _contours(before, before_rate, audio)
@@ -55,41 +54,7 @@ def plot_prosody(
         ax_e.grid(alpha=0.3)
         if title:
             ax_f0.set_title(title, fontsize=10)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=90)
-    finally:
+    except BaseException:
         plt.close(fig)
-    return path
-
-
-def plot_confusion(counts: np.ndarray, path: str | Path, title: str = "emotion identification") -> Path:
-    """Row-normalised confusion matrix (5, 5) with counts in the cells, as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    counts = np.asarray(counts)
-    totals = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    try:
-        ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
-        ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=30)
-        ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
-        ax.set_xlabel("answered")
-        ax.set_ylabel("intended")
-        for i in range(counts.shape[0]):
-            for j in range(counts.shape[1]):
-                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center",
-                        color="white" if share[i, j] > 0.5 else "black", fontsize=9)
-        ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=90)
-    finally:
-        plt.close(fig)
-    return path
+        raise
+    return save_png(fig, path)

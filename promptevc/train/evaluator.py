@@ -242,28 +242,10 @@ def save_confusion(exp_dir: Path, confusion: np.ndarray, step: int, title: str =
         json.dumps({"step": step, "labels": list(EMOTIONS), "rows_true_cols_predicted": confusion.tolist()}, indent=1),
         encoding="utf-8",
     )
-    try:
-        import matplotlib
+    from promptevc.utils.plots import plot_confusion
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
-        return
-    norm = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
-    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
-    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"{title}, step {step}")
-    for i in range(len(EMOTIONS)):
-        for j in range(len(EMOTIONS)):
-            ax.text(j, i, str(confusion[i, j]), ha="center", va="center",
-                    color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(exp_dir / "confusion_matrix.png", dpi=100)
-    plt.close(fig)
+    plot_confusion(confusion, exp_dir / "confusion_matrix.png", title=f"{title}, step {step}",
+                   row_label="true", col_label="predicted")
 
 
 # --------------------------------------------------------------------------------------------
