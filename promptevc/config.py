@@ -10,6 +10,7 @@ path syntax as the CLI: ``--set model.decoder.channels=64``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from promptevc.errors import ConfigError
+from promptevc.errors import ConfigError, short
 
 T = TypeVar("T")
 
@@ -288,5 +289,19 @@ class InputConfig:
     # Input longer than this is processed in chunks split at pauses.
     chunk_seconds: float = 20.0
     crossfade_seconds: float = 0.02
-    # A file whose peak is below this (dBFS) is "silent".
+    # A file whose peak (once any DC offset is removed) is below this (dBFS) is "silent".
     silence_dbfs: float = -60.0
+    max_channels: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("min_seconds", "max_seconds", "chunk_seconds", "crossfade_seconds", "silence_dbfs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"input policy {name}: {short(value)} is not a finite number")
+        if not 0 < self.min_seconds <= self.max_seconds:
+            raise ConfigError(f"input policy: need 0 < min_seconds <= max_seconds, got {self.min_seconds:g} and "
+                              f"{self.max_seconds:g}")
+        if self.chunk_seconds < 1.0 or not 0 <= self.crossfade_seconds < self.chunk_seconds / 4:
+            raise ConfigError("input policy: chunk_seconds must be >= 1 and crossfade_seconds in [0, chunk/4)")
+        if isinstance(self.max_channels, bool) or not isinstance(self.max_channels, int) or self.max_channels < 1:
+            raise ConfigError(f"input policy max_channels: {short(self.max_channels)} is not a positive integer")
