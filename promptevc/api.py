@@ -54,10 +54,12 @@ from promptevc.engines.base import ENGINES, Engine, EngineSession, load_engine
 from promptevc.errors import (
     AudioError,
     ConfigError,
+    ModelLoadError,
     OutputError,
     PromptError,
     PromptEVCError,
     describe_os_error,
+    one_line,
     short,
 )
 from promptevc.outputs import OutputFile, check_format_options, choose_subtype, output_format
@@ -248,7 +250,14 @@ class Converter:
         else:
             if not model:
                 raise ConfigError(f"--engine {engine} needs --model RELEASE (a release folder or repo id)")
-            eng = load_engine(engine, model=model, vocoder=vocoder, device=device, audio=audio)
+            try:
+                eng = load_engine(engine, model=model, vocoder=vocoder, device=device, audio=audio)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError, RuntimeError) as err:
+                # A release is untrusted input: a malformed one (wrong types in meta.json or
+                # config.yaml, tensors of the wrong kind) must not end in a traceback.
+                log.debug("loading %s failed", model, exc_info=True)
+                raise ModelLoadError(f"{model}: cannot load this release ({type(err).__name__}: "
+                                     f"{one_line(str(err), 200)})") from None
         return cls(eng, policy)
 
     # --------------------------------------------------------------------------------------------

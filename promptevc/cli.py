@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import pkgutil
+import re
 import signal
 import sys
 import threading
@@ -48,6 +49,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors: ``promptevc convert: error: ... (see --help)``."""
 
     def error(self, message: str) -> NoReturn:
+        # "argument --max-seconds: 'nan' is not a finite number" -> "--max-seconds nan: is not a finite number"
+        m = re.match(r"argument ([^:]+): '([^']*)' (.*)$", message, re.S)
+        if m:
+            message = f"{m[1].split('/')[-1]} {m[2]}: {m[3]}"
         print(f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')", file=sys.stderr)
         raise _UsageError(EXIT_USER_ERROR)
 

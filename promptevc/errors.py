@@ -64,6 +64,14 @@ def short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def clip(text: Any, limit: int = 80) -> str:
+    """``text`` (a str as is, anything else as :func:`short`) on one line, cut to ``limit``."""
+    if not isinstance(text, str):
+        return short(text, limit)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def one_line(message: str, limit: int = 600) -> str:
     """``message`` on one line and at most ``limit`` characters (what the CLI prints)."""
     text = " ".join(str(message).split())
