@@ -34,7 +34,7 @@ import numpy as np
 import soundfile as sf
 
 from promptevc.config import InputConfig
-from promptevc.errors import AudioError, describe_os_error
+from promptevc.errors import AudioError, os_reason
 from promptevc.outputs import check_output_path, write_audio
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def _open_regular(path: str | os.PathLike, name: str) -> int:
 def _reason(err: OSError) -> str:
     if isinstance(err, FileNotFoundError):
         return "no such file"
-    return describe_os_error(err, path=None)
+    return os_reason(err)
 
 
 def _require_regular(mode: int, name: str) -> None:

@@ -95,10 +95,15 @@ _ERRNO_HINTS = {
 }
 
 
+def os_reason(err: OSError) -> str:
+    """What an OSError means, in plain words for the common errnos (no path)."""
+    return _ERRNO_HINTS.get(err.errno or -1) or err.strerror or str(err) or type(err).__name__
+
+
 def describe_os_error(err: OSError, path: str | os.PathLike | None = None) -> str:
-    """``path: reason`` for an OSError, with a plain-words reason for the common errnos."""
+    """``path: reason`` for an OSError (``path`` defaults to the error's own filename)."""
     where = path if path is not None else (err.filename if err.filename is not None else None)
-    reason = _ERRNO_HINTS.get(err.errno or -1) or err.strerror or str(err) or type(err).__name__
+    reason = os_reason(err)
     if where is None:
         return reason
     text = f"{os.fsdecode(where) if isinstance(where, (bytes, os.PathLike)) else where}: {reason}"

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from promptevc.errors import ModelLoadError, clip, describe_os_error, one_line, short
+from promptevc.errors import ModelLoadError, clip, one_line, os_reason, short
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def resolve_path(
     try:
         exists = path.exists()
     except OSError as err:  # a symlink loop, a name too long ...
-        raise ModelLoadError(f"{kind} {clip(name)!r}: {describe_os_error(err, None)}") from None
+        raise ModelLoadError(f"{kind} {clip(name)!r}: {os_reason(err)}") from None
     if exists:
         return path / filename if filename and path.is_dir() else path
     if not looks_like_repo_id(name):
@@ -94,7 +94,7 @@ def resolve_path(
     except HfHubHTTPError as err:
         raise ModelLoadError(f"{kind} {name!r}: the Hub refused the request ({one_line(str(err), 160)})") from None
     except OSError as err:
-        raise ModelLoadError(f"{kind} {name!r}: download failed ({describe_os_error(err, None)})") from None
+        raise ModelLoadError(f"{kind} {name!r}: download failed ({os_reason(err)})") from None
     except ValueError as err:
         raise ModelLoadError(f"{kind} {name!r}: {one_line(str(err), 160)}") from None
     log.info("resolved %s %s -> %s", kind, name, local)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from promptevc.errors import OutputError, OutputExistsError, describe_os_error
+from promptevc.errors import OutputError, OutputExistsError, describe_os_error, os_reason
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ class OutputFile:
             self._fd = os.open(self.tmp, flags, 0o666)
         except OSError as err:
             self.tmp = None
-            raise OutputError(f"{self.path}: cannot create the output ({describe_os_error(err, None)})") from None
+            raise OutputError(f"{self.path}: cannot create the output ({os_reason(err)})") from None
         try:
             self._sf = sf.SoundFile(self._fd, "w", self.sample_rate, self.channels, self.subtype,
                                     format=self.format, closefd=False)
@@ -340,7 +340,7 @@ class OutputFile:
     def _write_failure(self, err: BaseException) -> str:
         reason = str(err).strip().split("\n")[0] or type(err).__name__
         if isinstance(err, OSError):
-            reason = describe_os_error(err, None)
+            reason = os_reason(err)
         try:
             vfs = os.statvfs(self.path.parent)
             if vfs.f_bavail * vfs.f_frsize < 1 << 20:
@@ -381,7 +381,7 @@ class OutputFile:
         try:
             os.replace(self.tmp, self.path)
         except OSError as err:
-            raise OutputError(f"{self.path}: cannot replace ({describe_os_error(err, None)})") from None
+            raise OutputError(f"{self.path}: cannot replace ({os_reason(err)})") from None
 
     def _publish_new(self) -> None:
         try:
@@ -392,7 +392,7 @@ class OutputFile:
             ) from None
         except OSError as err:
             if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
-                raise OutputError(f"{self.path}: cannot publish ({describe_os_error(err, None)})") from None
+                raise OutputError(f"{self.path}: cannot publish ({os_reason(err)})") from None
             # File systems without hard links (FAT, some network mounts): the check and the rename
             # are no longer one step; still never replace what is there.
             if os.path.lexists(self.path):
@@ -406,7 +406,7 @@ class OutputFile:
             except FileNotFoundError:
                 pass
             except OSError as err:
-                log.warning("could not remove the temp file %s (%s)", self.tmp, describe_os_error(err, None))
+                log.warning("could not remove the temp file %s (%s)", self.tmp, os_reason(err))
             self.tmp = None
 
     def abort(self) -> None:
