@@ -31,6 +31,8 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,27 @@ def check_seed(seed: Any) -> int | None:
     if not 0 <= int(seed) <= MAX_SEED:
         raise ConfigError(f"seed {short(seed)} is outside [0, {MAX_SEED}]")
     return int(seed)
+
+
+def _check_path(value: Any, name: str) -> str:
+    if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+        return os.fspath(value)
+    raise ConfigError(f"{name} must be a file path, got {short(value)}")
+
+
+def _as_jobs(jobs: Any) -> list[Job]:
+    """``Job`` objects, or ``(source, output)`` pairs, as a list of jobs."""
+    if isinstance(jobs, (str, os.PathLike)) or not hasattr(jobs, "__iter__"):
+        raise ConfigError(f"jobs must be a list of Job or (input, output) pairs, got {short(jobs)}")
+    out = []
+    for i, job in enumerate(jobs):
+        if isinstance(job, Job):
+            out.append(job)
+        elif isinstance(job, (tuple, list)) and len(job) == 2:
+            out.append(Job(_check_path(job[0], f"job {i} input"), Path(_check_path(job[1], f"job {i} output"))))
+        else:
+            raise ConfigError(f"job {i}: expected a Job or an (input, output) pair, got {short(job)}")
+    return out
 
 
 def _check_text(value: Any, name: str) -> str | None:
@@ -189,7 +212,13 @@ def _progress(total: float, desc: str, unit: str, enabled: bool) -> Iterator[Any
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    with logging_redirect_tqdm(loggers=[logging.getLogger("promptevc")]):
+    logger = logging.getLogger("promptevc")
+    console = any(isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (sys.stderr, sys.stdout)
+                  for h in logger.handlers)
+    # Only where a console handler prints our records (the CLI): route them above the bar. An
+    # application's own logging setup is left alone.
+    redirect = logging_redirect_tqdm(loggers=[logger]) if console else contextlib.nullcontext()
+    with redirect:
         with tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False, dynamic_ncols=True) as bar:
             yield bar
 
@@ -372,7 +401,9 @@ class Converter:
         ctrl = self._resolve_control(control, prompt, emotion, intensity)
         seed = check_seed(seed)
         out_rate = self._out_rate(out_sample_rate)
-        planned = plan_jobs([Job(str(in_path), Path(out_path))], overwrite=overwrite, skip_existing=False)[0]
+        subtype = _check_text(subtype, "subtype")
+        job = Job(_check_path(in_path, "input"), Path(_check_path(out_path, "output")))
+        planned = plan_jobs([job], overwrite=overwrite, skip_existing=False)[0]
         ref = self._ref_source(ref_path)
         self._convert_planned(planned, ctrl, ref=ref, seed=seed, out_rate=out_rate, mono=bool(mono),
                               subtype=subtype, overwrite=overwrite, quiet=False)
@@ -404,7 +435,8 @@ class Converter:
         ctrl = self._resolve_control(control, prompt, emotion, intensity)
         seed = check_seed(seed)
         out_rate = self._out_rate(out_sample_rate)
-        planned = plan_jobs(list(jobs), out_dir=out_dir, overwrite=overwrite, skip_existing=True)
+        subtype = _check_text(subtype, "subtype")
+        planned = plan_jobs(_as_jobs(jobs), out_dir=out_dir, overwrite=overwrite, skip_existing=True)
         if subtype is not None:
             for fmt in sorted({output_format(p.job.output) for p in planned}):
                 choose_subtype(fmt, subtype, None)
@@ -446,7 +478,7 @@ class Converter:
     def _ref_source(self, ref_path: str | Path | None) -> FileSource | None:
         if ref_path is None:
             return None
-        return FileSource(ref_path, self.policy)
+        return FileSource(_check_path(ref_path, "reference"), self.policy, name=f"--ref {ref_path}")
 
     def _convert_planned(self, planned: PlannedJob, control: EmotionControl, *, ref: Any, seed: int | None,
                          out_rate: int | None, mono: bool, subtype: str | None, overwrite: bool, quiet: bool) -> None:

@@ -701,7 +701,7 @@ def frame_rms_db(wav: np.ndarray, frame_length: int, hop_length: int) -> np.ndar
     step = max(1, (1 << 22) // frame_length)
     for i in range(0, n, step):
         ms[i : i + step] = view[i : i + step].mean(axis=1, dtype=np.float64)
-    return np.maximum(10 * np.log10(ms + 1e-24), -120.0)
+    return np.maximum(20 * np.log10(np.sqrt(ms + 1e-12) + 1e-12), -120.0)
 
 
 def split_at_pauses(wav: np.ndarray, sample_rate: int, max_chunk_seconds: float = 20.0) -> list[tuple[int, int]]:

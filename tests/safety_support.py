@@ -6,13 +6,25 @@ Imported by name (``from safety_support import ...``); pytest puts ``tests/`` on
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from promptevc.engines.base import Engine, EngineSession
 from promptevc.utils.synth import synth_speech
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging():
+    """Autouse where imported: cli.setup_logging's handler must not outlive a test's captured stderr."""
+    logger = logging.getLogger("promptevc")
+    saved = logger.handlers[:]
+    logger.handlers.clear()
+    yield
+    logger.handlers[:] = saved
 
 
 class GainSession(EngineSession):

@@ -288,3 +288,19 @@ def test_api_values_raise_project_errors_never_type_errors(speech_wav):
         conv.convert(["a"] * 8000, sr, emotion="sad")
     with pytest.raises(ConfigError, match="engine must be text"):
         Converter.load(engine=["prosody"])
+
+
+def test_file_api_values_and_batches(tmp_path):
+    src = write_speech(tmp_path / "in.wav", 1.0)
+    conv = Converter.load()
+    with pytest.raises(ConfigError, match="output must be a file path"):
+        conv.convert_file(src, None, emotion="sad")
+    with pytest.raises(PromptError, match="subtype must be text"):
+        conv.convert_file(src, tmp_path / "o.wav", emotion="sad", subtype=16)
+    with pytest.raises(ConfigError, match="expected a Job"):
+        conv.convert_many(["in.wav"], emotion="sad")
+    result = conv.convert_many([(src, tmp_path / "a.wav"), (src, tmp_path / "b.flac")], emotion="sad",
+                               progress=False)
+    assert result.ok and result.summary() == "converted 2, skipped 0 (exists), failed 0"
+    again = conv.convert_many([(src, tmp_path / "a.wav")], emotion="sad", progress=False)
+    assert len(again.skipped) == 1

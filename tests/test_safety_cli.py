@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import json
-import logging
 import os
 import threading
 import time
@@ -18,20 +17,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from safety_support import alias_bomb, flac_declaring, write_speech
+from safety_support import alias_bomb, flac_declaring, fresh_logging, write_speech  # noqa: F401
 
 import promptevc.outputs as outputs_mod
 from promptevc.cli import main
 from promptevc.utils.synth import synth_speech
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging():
-    logger = logging.getLogger("promptevc")
-    saved = logger.handlers[:]
-    logger.handlers.clear()
-    yield
-    logger.handlers[:] = saved
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ engine without sessions with a stand-in.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -21,20 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "neural"))
 from neural_corpus import TINY_CONFIG, make_tiny_text_encoder  # noqa: E402
+from safety_support import fresh_logging  # noqa: E402, F401
 
 from promptevc.cli import main  # noqa: E402
 from promptevc.utils.synth import synth_speech  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging():
-    logger = logging.getLogger("promptevc")
-    saved = logger.handlers[:]
-    logger.handlers.clear()
-    yield
-    logger.handlers[:] = saved
 
 
 def _release(root: Path, encoder_dir: Path) -> Path:
@@ -146,3 +137,28 @@ def test_malformed_meta_fields_are_one_line(release, tmp_path, capsys):
                  "--vocoder", "griffin-lim", "--emotion", "sad"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len([x for x in err.splitlines() if ": error: " in x]) == 1
+
+
+def test_recipe_batch_uses_the_same_checks(release, tmp_path):
+    """recipes/utils/convert_batch.py goes through convert_many: bad ids stop it before any write."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / "utils" / "convert_batch.py"
+    spec = importlib.util.spec_from_file_location("convert_batch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, synth_speech(150.0, 1.0, 16000), 16000)
+    prompts = tmp_path / "prompts.tsv"
+    prompts.write_text("sad\t0.5\thigh\tvery sad\n")
+    out = tmp_path / "out"
+    common = ["--prompts", str(prompts), "--out-dir", str(out), "--model", str(release), "--vocoder", "griffin-lim",
+              "--device", "cpu"]
+    bad = tmp_path / "bad.scp"
+    bad.write_text(f"u1 {wav}\n../../escape {wav}\n")
+    assert module.main(["--src", str(bad), *common]) == 2
+    assert not out.exists() or not any(out.rglob("*.wav"))
+    good = tmp_path / "src.scp"
+    good.write_text(f"u1 {wav}\nu2 {wav}\n")
+    assert module.main(["--src", str(good), *common]) == 0
+    assert sorted(p.name for p in (out / "sad_high").iterdir()) == ["u1.wav", "u2.wav"]

@@ -5,7 +5,6 @@ Each test is a case of issue 13 that failed on the code before it (reproductions
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import stat
@@ -14,21 +13,12 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from safety_support import digest, write_speech
+from safety_support import digest, fresh_logging, write_speech  # noqa: F401
 
 from promptevc.batch import Job, collect_jobs, plan_jobs, read_scp_jobs
 from promptevc.cli import main
 from promptevc.errors import ConfigError, OutputError, OutputExistsError
 from promptevc.outputs import _HOST, OutputFile, check_output_target, clean_stale_temps, write_audio
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging():
-    logger = logging.getLogger("promptevc")
-    saved = logger.handlers[:]
-    logger.handlers.clear()
-    yield
-    logger.handlers[:] = saved
 
 
 @pytest.fixture
