@@ -87,7 +87,7 @@ def check_format_options(path: str | os.PathLike, fmt: str, sample_rate: int, ch
         with sf.SoundFile(io.BytesIO(), "w", int(sample_rate), int(channels), subtype, format=fmt):
             pass
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as err:
-        reason = str(err).strip().split("\n")[0][:160]
+        reason = re.sub(r"^Error opening .*?: ", "", str(err).strip().split("\n")[0])[:160]
         raise OutputError(
             f"{path}: cannot write {fmt} at {sample_rate} Hz with {channels} channel(s) as {subtype} ({reason}); "
             "choose another format, --sample-rate or --mono"
