@@ -10,6 +10,9 @@ path syntax as the CLI: ``--set model.decoder.channels=64``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import stat
 import types
 import typing
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from promptevc.errors import ConfigError
+from promptevc.errors import ConfigError, PromptEVCError, clip, describe_os_error, one_line, short
 
 T = TypeVar("T")
 
@@ -48,21 +51,21 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(tp)}")
+        raise ConfigError(f"{key}: {short(value)} is not a valid {_type_name(tp)}")
     if origin is Literal:
         if value not in get_args(tp):
             choices = ", ".join(repr(a) for a in get_args(tp))
-            raise ConfigError(f"{key}: {value!r} is not one of {choices}")
+            raise ConfigError(f"{key}: {short(value)} is not one of {choices}")
         return value
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping for {tp.__name__}, got {value!r}")
+            raise ConfigError(f"{key}: expected a mapping for {tp.__name__}, got {short(value)}")
         return from_dict(tp, value, prefix=key)
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError(f"{key}: expected a list, got {short(value)}")
         args = get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
@@ -73,40 +76,44 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+            raise ConfigError(f"{key}: expected a mapping, got {short(value)}")
         k_tp, v_tp = get_args(tp) or (Any, Any)
         return {
             _coerce(k, k_tp, f"{key}.{k}"): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()
         }
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+            raise ConfigError(f"{key}: expected true or false, got {short(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            raise ConfigError(f"{key}: expected an integer, got {short(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
+            raise ConfigError(f"{key}: expected a number, got {short(value)}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {short(value)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
+            raise ConfigError(f"{key}: expected a string, got {short(value)}")
         return value
     raise ConfigError(f"{key}: unsupported config type {_type_name(tp)}")  # pragma: no cover
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; unknown keys and wrong types raise ConfigError."""
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{prefix or cls.__name__}: expected a mapping, got {short(data)}")
     data = dict(data or {})
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - names)
+    unknown = sorted((k for k in data if k not in names), key=str)
     if unknown:
         where = f"{prefix}." if prefix else ""
         raise ConfigError(
-            f"unknown config key {where}{unknown[0]} for {cls.__name__}; "
+            f"unknown config key {where}{clip(unknown[0], 60)} for {cls.__name__}; "
             f"valid keys: {', '.join(sorted(names))}"
         )
     kwargs = {}
@@ -116,7 +123,7 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, prefix: str = "") -> T:
     try:
         obj = cls(**kwargs)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{prefix or cls.__name__}: {err}") from None
+        raise ConfigError(f"{prefix or cls.__name__}: {one_line(str(err), 200)}") from None
     return obj
 
 
@@ -131,19 +138,108 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+# --------------------------------------------------------------------------------------------
+# Untrusted text: YAML and JSON from releases are loaded with limits
+# --------------------------------------------------------------------------------------------
+
+#: Largest config / metadata file read (a release's config.yaml is a few kB).
+MAX_TEXT_BYTES = 1 << 20
+#: Most YAML nodes a document may hold once aliases are expanded (an alias bomb holds billions).
+MAX_YAML_NODES = 100_000
+
+
+def read_text_file(path: str | Path, what: str = "config", max_bytes: int = MAX_TEXT_BYTES,
+                   error: type[PromptEVCError] = ConfigError) -> str:
+    """UTF-8 text of a regular file of at most ``max_bytes``; ``error`` (one line) otherwise.
+
+    FIFOs and devices are refused without being opened (reading one would block or never end).
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{path}: the {what} is not a regular file")
+        if st.st_size > max_bytes:
+            raise error(f"{path}: the {what} is {st.st_size} bytes; at most {max_bytes} are read")
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as err:
+        raise error(f"cannot read {what} ({describe_os_error(err, path)})") from None
+    if len(raw) > max_bytes:
+        raise error(f"{path}: the {what} is over {max_bytes} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: the {what} is not valid UTF-8 text (byte {err.start})") from None
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents whose alias expansion exceeds :data:`MAX_YAML_NODES`."""
+
+    def compose_document(self):  # type: ignore[override]
+        node = super().compose_document()
+        _check_expansion(node, MAX_YAML_NODES)
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, limit: int) -> None:
+    """Size of ``root`` with every alias expanded (iterative, memoised); ConfigError past ``limit``."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            on_path.discard(nid)
+            total = 1 + sum(sizes[id(c)] for c in _children(node))
+            if total > limit:
+                raise ConfigError(f"more than {limit} values once its aliases are expanded (an alias bomb?)")
+            sizes[nid] = total
+            continue
+        if nid in sizes:
+            continue
+        on_path.add(nid)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise ConfigError("a recursive alias (a value that contains itself)")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def safe_load_yaml(text: str, name: str = "YAML") -> Any:
+    """Parse untrusted YAML: safe tags only, size- and alias-limited, errors on one short line."""
+    if len(text) > MAX_TEXT_BYTES:
+        raise ConfigError(f"{name}: over {MAX_TEXT_BYTES} characters of YAML")
+    try:
+        return yaml.load(text, Loader=_LimitedLoader)
+    except ConfigError as err:
+        raise ConfigError(f"{name}: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{name}: invalid YAML{where} ({one_line(str(problem), 120)})") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: YAML nested too deeply") from None
+
+
 def load_yaml(cls: type[T], path: str | Path, overrides: typing.Sequence[str] = ()) -> T:
     """Read ``path`` into ``cls`` strictly, then apply dotted ``overrides`` ("a.b=1")."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML ({err})") from None
+    data = safe_load_yaml(read_text_file(path, "config"), str(path))
+    data = {} if data is None else data
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
+        raise ConfigError(f"{path}: the top level must be a mapping, not {type(data).__name__}")
     try:
         cfg = from_dict(cls, data)
     except ConfigError as err:
@@ -170,21 +266,21 @@ def apply_overrides(cfg: T, overrides: typing.Sequence[str]) -> T:
     data = to_dict(cfg)
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. train.max_steps=100")
+            raise ConfigError(f"override {clip(item)}: expected KEY=VALUE, e.g. train.max_steps=100")
         key, raw = item.split("=", 1)
         key = key.strip()
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+            value = safe_load_yaml(raw, f"override {key}") if raw.strip() else ""
+        except ConfigError:
             value = raw
         node = data
         parts = key.split(".")
         for i, part in enumerate(parts[:-1]):
             if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
-                raise ConfigError(f"override {item!r}: unknown key {'.'.join(parts[: i + 1])}")
+                raise ConfigError(f"override {clip(item)}: unknown key {clip('.'.join(parts[: i + 1]))}")
             node = node[part]
         if not isinstance(node, dict) or parts[-1] not in node:
-            raise ConfigError(f"override {item!r}: unknown key {key}")
+            raise ConfigError(f"override {clip(item)}: unknown key {clip(key)}")
         node[parts[-1]] = value
     return from_dict(type(cfg), data)
 
@@ -288,5 +384,19 @@ class InputConfig:
     # Input longer than this is processed in chunks split at pauses.
     chunk_seconds: float = 20.0
     crossfade_seconds: float = 0.02
-    # A file whose peak is below this (dBFS) is "silent".
+    # A file whose peak (once any DC offset is removed) is below this (dBFS) is "silent".
     silence_dbfs: float = -60.0
+    max_channels: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("min_seconds", "max_seconds", "chunk_seconds", "crossfade_seconds", "silence_dbfs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"input policy {name}: {short(value)} is not a finite number")
+        if not 0 < self.min_seconds <= self.max_seconds:
+            raise ConfigError(f"input policy: need 0 < min_seconds <= max_seconds, got {self.min_seconds:g} and "
+                              f"{self.max_seconds:g}")
+        if self.chunk_seconds < 1.0 or not 0 <= self.crossfade_seconds < self.chunk_seconds / 4:
+            raise ConfigError("input policy: chunk_seconds must be >= 1 and crossfade_seconds in [0, chunk/4)")
+        if isinstance(self.max_channels, bool) or not isinstance(self.max_channels, int) or self.max_channels < 1:
+            raise ConfigError(f"input policy max_channels: {short(self.max_channels)} is not a positive integer")

@@ -11,15 +11,20 @@ import os
 import re
 from pathlib import Path
 
-from promptevc.errors import ModelLoadError
+from promptevc.errors import ModelLoadError, clip, one_line, os_reason, short
 
 log = logging.getLogger(__name__)
 
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# The Hub's rules (huggingface_hub.utils.validate_repo_id): letters, digits, "-", "_", "."; no
+# "--" or ".."; no leading or trailing "-" or "."; at most 96 characters per part.
+_REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")
 
 
 def looks_like_repo_id(name: str) -> bool:
-    """``org/name`` that is not an existing local path."""
+    """``org/name`` following the Hub's naming rules, and not an existing local path."""
+    if not isinstance(name, str) or "--" in name or ".." in name or name.endswith(".git"):
+        return False
     return bool(_REPO_ID.match(name)) and not Path(name).exists()
 
 
@@ -38,15 +43,26 @@ def resolve_path(
     given. ``kind`` names the thing in error messages ("vocoder", "release", ...).
     """
     name = str(name_or_path)
+    if not name or "\x00" in name or len(name) > 4096:
+        raise ModelLoadError(f"{kind} {clip(name)!r}: not a valid path or Hugging Face repo id")
     path = Path(name).expanduser()
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError as err:  # a symlink loop, a name too long ...
+        raise ModelLoadError(f"{kind} {clip(name)!r}: {os_reason(err)}") from None
+    if exists:
         return path / filename if filename and path.is_dir() else path
     if not looks_like_repo_id(name):
-        raise ModelLoadError(f"{kind} {name!r}: no such file or folder, and not a Hugging Face repo id (org/name)")
+        raise ModelLoadError(f"{kind} {clip(name)!r}: no such file or folder, and not a Hugging Face repo id "
+                             "(org/name)")
+    if revision is not None and (not isinstance(revision, str) or not revision or "\x00" in revision):
+        raise ModelLoadError(f"{kind} {name!r}: invalid revision {short(revision)}")
     try:
         import huggingface_hub
         from huggingface_hub.errors import (
             EntryNotFoundError,
+            HfHubHTTPError,
+            HFValidationError,
             LocalEntryNotFoundError,
             RepositoryNotFoundError,
             RevisionNotFoundError,
@@ -73,7 +89,13 @@ def resolve_path(
         raise ModelLoadError(f"{kind} {name!r}: revision {revision!r} not found") from None
     except EntryNotFoundError:
         raise ModelLoadError(f"{kind} {name!r}: the repository has no file {filename!r}") from None
+    except HFValidationError as err:
+        raise ModelLoadError(f"{kind} {name!r}: not a valid Hugging Face repo id ({one_line(str(err), 120)})") from None
+    except HfHubHTTPError as err:
+        raise ModelLoadError(f"{kind} {name!r}: the Hub refused the request ({one_line(str(err), 160)})") from None
     except OSError as err:
-        raise ModelLoadError(f"{kind} {name!r}: download failed ({err})") from None
+        raise ModelLoadError(f"{kind} {name!r}: download failed ({os_reason(err)})") from None
+    except ValueError as err:
+        raise ModelLoadError(f"{kind} {name!r}: {one_line(str(err), 160)}") from None
     log.info("resolved %s %s -> %s", kind, name, local)
     return Path(local)

@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from promptevc import __version__
-from promptevc.errors import ModelLoadError
+from promptevc.errors import ModelLoadError, clip, one_line, short
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.yaml"
@@ -59,6 +59,8 @@ def write_release(
     full_meta.update(meta or {})
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        # mkdtemp makes the folder 0700; a release follows the umask like any other output.
+        os.chmod(tmp, 0o777 & ~_umask())
         # safetensors refuses shared or non-contiguous storage: store independent copies.
         clean = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
         save_file(clean, str(tmp / WEIGHTS_FILE), metadata={"kind": kind, "format_version": str(FORMAT_VERSION)})
@@ -71,6 +73,20 @@ def write_release(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_release(
@@ -87,25 +103,63 @@ def read_release(
     missing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, META_FILE) if not (root / f).exists()]
     if missing:
         raise ModelLoadError(f"{root}: not a release folder (missing {', '.join(missing)})")
-    try:
-        meta = json.loads((root / META_FILE).read_text(encoding="utf-8"))
-        config = yaml.safe_load((root / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ModelLoadError(f"{root}: corrupt release metadata ({err})") from None
+    meta = read_meta(root / META_FILE)
+    config = read_config(root / CONFIG_FILE)
     if meta.get("kind") != kind:
-        raise ModelLoadError(f"{root}: is a {meta.get('kind')!r} release, expected a {kind!r} release")
+        raise ModelLoadError(f"{root}: is a {clip(meta.get('kind'), 40)!r} release, expected a {kind!r} release")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelLoadError(
-            f"{root}: release format version {version} (written by promptevc "
-            f"{meta.get('toolkit_version')}) does not match this promptevc {__version__} "
+            f"{root}: release format version {short(version)} (written by promptevc "
+            f"{clip(meta.get('toolkit_version'), 40)}) does not match this promptevc {__version__} "
             f"(format version {FORMAT_VERSION}); use a matching promptevc version or re-export"
         )
+    weights = root / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelLoadError(f"{weights}: the weights are not a regular file")
     try:
-        state = load_file(str(root / WEIGHTS_FILE), device=device)
+        state = load_file(str(weights), device=device)
     except Exception as err:  # safetensors raises its own error types
-        raise ModelLoadError(f"{root / WEIGHTS_FILE}: cannot read weights ({err})") from None
+        raise ModelLoadError(f"{weights}: cannot read weights ({one_line(str(err), 160)})") from None
+    check_finite(state, str(weights))
     return Release(config=config, state_dict=state, meta=meta, path=root)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """A release's ``meta.json``: a JSON object of at most 1 MB (untrusted: errors on one line)."""
+    from promptevc.config import read_text_file
+
+    text = read_text_file(path, "release metadata", error=ModelLoadError)
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ModelLoadError(f"{path}: corrupt release metadata ({one_line(str(err), 120)})") from None
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{path}: release metadata must be a JSON object, not {type(meta).__name__}")
+    return meta
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A release's ``config.yaml``: a mapping, loaded with the size- and alias-limited safe loader."""
+    from promptevc.config import read_text_file, safe_load_yaml
+    from promptevc.errors import ConfigError
+
+    try:
+        config = safe_load_yaml(read_text_file(path, "release config", error=ModelLoadError), str(path))
+    except ConfigError as err:
+        raise ModelLoadError(f"corrupt release config ({err})") from None
+    config = {} if config is None else config
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: the release config must be a mapping, not {type(config).__name__}")
+    return config
+
+
+def check_finite(state: dict[str, torch.Tensor], name: str) -> None:
+    """ModelLoadError naming the first floating-point weight with NaN or infinite values."""
+    for key, value in state.items():
+        if torch.is_floating_point(value) and not bool(torch.isfinite(value).all()):
+            raise ModelLoadError(f"{name}: weight {clip(key)} contains NaN or infinite values; the release is "
+                                 "corrupt (re-export it from a healthy checkpoint)")
 
 
 def load_state_strict(module: torch.nn.Module, state_dict: dict[str, torch.Tensor], name: str = "model") -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
-from pathlib import Path
 
 NAME = "convert"
 HELP = "convert speech to the emotion a text prompt describes"
@@ -15,29 +13,31 @@ DESCRIPTION = """Convert recordings so they sound the way a prompt describes, ke
   promptevc convert recordings/ --out-dir converted/ --prompt "very happy"
   promptevc convert data/test/wav.scp --out-dir out/ --emotion angry --intensity 0.7
 
-INPUT may be audio files, folders (searched recursively for .wav/.flac/.ogg/.mp3) or a Kaldi
-wav.scp (outputs named UTT.wav). One input takes -o OUT; several need --out-dir DIR. Existing
-outputs are kept (skipped in a batch) unless --overwrite; an output may never replace its input.
-The default engine (prosody) needs no model: it renders the emotion by changing pitch, tempo,
-loudness, spectral tilt and pauses. --engine neural --model RELEASE uses a trained release.
+INPUT may be audio files, folders (searched recursively for audio files; an --out-dir inside
+the folder is never searched) or a Kaldi wav.scp (outputs named UTT.wav). One input takes
+-o OUT (any of .wav .flac .ogg .mp3 .aiff .au .caf .w64 .rf64: the format follows the name);
+several need --out-dir DIR (outputs DIR/NAME.wav, sub-folders kept). The output keeps the
+input's sample rate, channel count and sample format unless --sample-rate, --mono or --subtype
+say otherwise. Every output path is checked before the first conversion: none may be an input,
+leave --out-dir or be shared by two inputs. Existing outputs are kept (skipped in a batch)
+unless --overwrite. The default engine (prosody) needs no model: it renders the emotion by
+changing pitch, tempo, loudness, spectral tilt and pauses. --engine neural --model RELEASE uses
+a trained release (its output is resampled from the model's rate).
 Exit status: 0 when every input was converted or skipped, 1 when some failed, 2 on a usage error.
 """
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
-
-
-@dataclass
-class Job:
-    """One conversion: ``source`` (path text as given) -> ``output``."""
-
-    source: str
-    output: Path | None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from promptevc.commands._common import add_device_argument
+    from promptevc.commands._common import (
+        add_device_argument,
+        positive_float,
+        sample_rate_int,
+        seed_int,
+        unit_float,
+    )
 
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file(s), folder(s) or a Kaldi wav.scp")
     parser.add_argument("-p", "--prompt", default=None, help='emotion description, e.g. "slightly sad"')
@@ -46,76 +46,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--emotion", default=None, help="neutral, angry, happy, sad or surprise (overrides the prompt's emotion)"
     )
-    parser.add_argument("--intensity", type=float, default=None, help="0..1 (overrides the prompt's intensity)")
-    parser.add_argument("--engine", choices=("prosody", "neural"), default="prosody", help="conversion engine")
+    parser.add_argument("--intensity", type=unit_float, default=None,
+                        help="0..1 (overrides the prompt's intensity; 0 returns the input unchanged)")
+    parser.add_argument("--engine", choices=("prosody", "neural"), default="prosody",
+                        help="conversion engine (default: prosody)")
     parser.add_argument("--model", default=None, metavar="RELEASE", help="release folder or repo id (neural)")
     parser.add_argument("--vocoder", default=None, metavar="NAME", help="vocoder folder or repo id (neural)")
     parser.add_argument("--ref", default=None, metavar="REF.wav", help="emotion reference recording (neural)")
     add_device_argument(parser)
     parser.add_argument(
-        "--overwrite", action=argparse.BooleanOptionalAction, default=False, help="replace existing outputs"
+        "--overwrite", action=argparse.BooleanOptionalAction, default=False,
+        help="replace existing outputs (default: keep them; a batch skips them)"
     )
-    parser.add_argument("--seed", type=int, default=None, help="random seed (neural sampling)")
+    parser.add_argument("--seed", type=seed_int, default=None,
+                        help="random seed, 0..4294967295 (neural sampling; default 0)")
     parser.add_argument(
-        "--max-seconds", type=float, default=None, help="refuse inputs longer than this (default 600)"
+        "--max-seconds", type=positive_float, default=None, help="refuse inputs longer than this (default 600)"
     )
-
-
-def _scan_dir(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-
-
-def collect_jobs(inputs: list[str], output: str | None, out_dir: str | None) -> list[Job]:
-    """Expand INPUT arguments into jobs and decide output paths (one rule per input kind)."""
-    from promptevc.data.kaldi import read_scp
-    from promptevc.errors import AudioError, ConfigError
-
-    if output and out_dir:
-        raise ConfigError("give either -o OUT (one input) or --out-dir DIR, not both")
-    entries: list[tuple[str, str]] = []  # (source, output name relative to out_dir)
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = _scan_dir(path)
-            if not found:
-                raise AudioError(f"{path}: no audio files ({', '.join(AUDIO_EXTENSIONS)}) in this folder")
-            entries += [(str(p), str(p.relative_to(path).with_suffix(".wav"))) for p in found]
-        elif path.suffix == ".scp" and path.is_file():
-            try:
-                scp = read_scp(path)
-            except (OSError, UnicodeDecodeError) as err:
-                raise AudioError(f"{path}: cannot read the scp file ({err})") from None
-            if not scp:
-                raise AudioError(f"{path}: the scp file lists no utterances")
-            entries += [(value, f"{utt}.wav") for utt, value in scp.items()]
-        else:
-            entries.append((item, path.with_suffix(".wav").name))
-    if output:
-        if len(entries) != 1:
-            raise ConfigError(f"-o takes one input but {len(entries)} were given; use --out-dir DIR")
-        return [Job(entries[0][0], Path(output))]
-    if not out_dir:
-        raise ConfigError("no output given; use -o OUT for one input or --out-dir DIR")
-    names = [name for _, name in entries]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"several inputs would be written to {Path(out_dir) / dupes[0]}; convert them separately")
-    return [Job(src, Path(out_dir) / name) for src, name in entries]
-
-
-def _same_file(a: str | Path, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == b.resolve() or (b.exists() and Path(a).exists() and b.samefile(a))
-    except OSError:
-        return False
+    parser.add_argument("--sample-rate", type=sample_rate_int, default=None, metavar="HZ",
+                        help="output sample rate (default: the input's)")
+    parser.add_argument("--mono", action=argparse.BooleanOptionalAction, default=False,
+                        help="write mono output (default: the input's channel count)")
+    parser.add_argument("--subtype", default=None, metavar="SUBTYPE",
+                        help="output sample format: PCM_16, PCM_24, FLOAT ... (default: the input's when the "
+                             "output format can store it)")
 
 
 def run(args: argparse.Namespace) -> int:
     from promptevc.api import Converter
+    from promptevc.batch import collect_jobs, plan_jobs
     from promptevc.config import InputConfig
-    from promptevc.errors import PromptEVCError
+    from promptevc.outputs import choose_subtype, output_format
 
     jobs = collect_jobs(args.inputs, args.output, args.out_dir)
+    # Outputs, formats and --subtype are checked before the engine is loaded or anything converted.
+    planned = plan_jobs(jobs, out_dir=args.out_dir, overwrite=args.overwrite, skip_existing=len(jobs) > 1)
+    if args.subtype:
+        for fmt in sorted({output_format(p.job.output) for p in planned}):
+            choose_subtype(fmt, args.subtype, None)
     policy = InputConfig() if args.max_seconds is None else InputConfig(max_seconds=args.max_seconds)
     converter = Converter.load(
         engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy
@@ -124,38 +92,17 @@ def run(args: argparse.Namespace) -> int:
     log.info("prompt understood as: %s", control.summary())
     for warning in control.warnings:
         log.warning("%s", warning)
-
-    def convert_one(job: Job) -> None:
-        converter.convert_file(
-            job.source, job.output, control=control, ref_path=args.ref, seed=args.seed, overwrite=args.overwrite
-        )
+    options = dict(control=control, ref_path=args.ref, seed=args.seed, overwrite=args.overwrite,
+                   out_sample_rate=args.sample_rate, mono=args.mono, subtype=args.subtype)
 
     if len(jobs) == 1:
         # A single conversion fails loudly: its error is the command's error (exit 2).
-        convert_one(jobs[0])
+        converter.convert_file(jobs[0].source, jobs[0].output, **options)
         log.info("wrote %s", jobs[0].output)
         return 0
 
-    from tqdm import tqdm
-
-    converted, skipped, failed = 0, 0, []
-    for job in tqdm(jobs, desc="converting", unit="file", disable=None):
-        if _same_file(job.source, job.output):
-            failed.append((job.source, f"{job.output}: output would overwrite the input; choose another --out-dir"))
-            continue
-        if job.output.exists() and not args.overwrite:
-            skipped += 1
-            continue
-        try:
-            convert_one(job)
-            converted += 1
-        except PromptEVCError as err:
-            failed.append((job.source, str(err)))
-        except Exception as err:  # one broken file must not stop a batch; keep the reason
-            log.debug("unexpected error on %s", job.source, exc_info=True)
-            failed.append((job.source, f"{type(err).__name__}: {err}"))
-    log.info("converted %d, skipped %d (exists), failed %d", converted, skipped, len(failed))
-    print(f"converted {converted}, skipped {skipped} (exists), failed {len(failed)}")
-    for source, reason in failed:
-        print(f"  failed: {reason if reason.startswith(source) else f'{source}: {reason}'}")
-    return 0 if not failed else 1
+    result = converter.convert_many(jobs, out_dir=args.out_dir, **options)
+    print(result.summary())
+    for job, reason in result.failed:
+        print(f"  failed: {reason if reason.startswith(job.source) else f'{job.source}: {reason}'}")
+    return 0 if result.ok else 1

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
-from promptevc.commands._common import add_device_argument
+from promptevc.commands._common import add_device_argument, file_size, positive_float
+
+
+def port_int(text: str) -> int:
+    """A TCP port, 1..65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is outside 1..65535")
+    return value
 
 NAME = "demo"
 HELP = "web page to try prompts on your voice and to run listening tests (Gradio)"
@@ -24,6 +39,21 @@ examples:
 """
 
 
+def private_work_dir() -> Path:
+    """A new 0700 folder for everything the demo writes, removed when the demo stops.
+
+    Gradio's cache (uploads: people's voices; the audio it serves) goes inside it unless
+    ``GRADIO_TEMP_DIR`` is set, instead of the world-readable ``/tmp/gradio``. Call before
+    Gradio is imported (it reads the variable at import).
+    """
+    work = Path(tempfile.mkdtemp(prefix="promptevc-demo-"))
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        cache = work / "gradio"
+        cache.mkdir(mode=0o700)
+        os.environ["GRADIO_TEMP_DIR"] = str(cache)
+    return work
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="RELEASE",
                         help="neural-engine release (folder or hub id); repeat to offer several. "
@@ -32,14 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to "
                              "the network)")
-    parser.add_argument("--port", type=int, default=None, help="port (default: Gradio's, 7860 or the next free)")
+    parser.add_argument("--port", type=port_int, default=None, help="port (default: Gradio's, 7860 or the next free)")
     parser.add_argument("--tests-dir", default=None, metavar="DIR",
                         help="folder of listening tests: DIR or its sub-folders hold manifest.csv + stimuli")
     parser.add_argument("--results", action=argparse.BooleanOptionalAction, default=False,
                         help="add the experimenter's Results tab (never on the participants' instance)")
-    parser.add_argument("--max-seconds", type=float, default=60.0,
+    parser.add_argument("--max-seconds", type=positive_float, default=60.0,
                         help="longest recording the Convert tab accepts, in seconds (default 60)")
-    parser.add_argument("--max-file-size", default="20mb",
+    parser.add_argument("--max-file-size", type=file_size, default="20mb",
                         help="largest upload, e.g. 20mb or 500kb (default 20mb)")
     add_device_argument(parser)
 
@@ -47,22 +77,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from promptevc.errors import ConfigError
 
-    if args.max_seconds <= 0:
-        raise ConfigError(f"--max-seconds {args.max_seconds}: must be positive")
-    if args.port is not None and not 0 < args.port < 65536:
-        raise ConfigError(f"--port {args.port}: must be in 1..65535")
     if args.results and not args.tests_dir:
         raise ConfigError("--results needs --tests-dir DIR (the listening tests whose results to show)")
 
-    from promptevc.demo.convert import ConversionService
-    from promptevc.demo.listening import ListeningApp
-    from promptevc.demo.ui import build_demo, launch
+    # Ctrl-C and SIGTERM (turned into an interrupt by cli.main) end the server's wait; the
+    # finally block then deletes the uploads, plots and served audio, as the README promises.
+    work = private_work_dir()
+    try:
+        from promptevc.demo.convert import ConversionService
+        from promptevc.demo.listening import ListeningApp
+        from promptevc.demo.ui import build_demo, launch
 
-    service = ConversionService(models=args.model, vocoder=args.vocoder, device=args.device,
-                                max_seconds=args.max_seconds)
-    listening = ListeningApp(args.tests_dir)
-    for name in listening.test_names():
-        listening.test(name)  # a broken manifest stops here, with its file and line, not mid-test
-    demo = build_demo(service, listening, show_results=args.results)
-    launch(demo, host=args.host, port=args.port, max_file_size=args.max_file_size, block=True)
+        service = ConversionService(models=args.model, vocoder=args.vocoder, device=args.device,
+                                    max_seconds=args.max_seconds, work_dir=work)
+        listening = ListeningApp(args.tests_dir)
+        for name in listening.test_names():
+            listening.test(name)  # a broken manifest stops here, with its file and line, not mid-test
+        demo = build_demo(service, listening, show_results=args.results)
+        launch(demo, host=args.host, port=args.port, max_file_size=args.max_file_size, block=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0

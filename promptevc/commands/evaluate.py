@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from promptevc.commands._common import add_device_argument
+    from promptevc.commands._common import add_device_argument, unit_float
 
     src = parser.add_argument_group("what to evaluate (give --pairs, or --conv-dir with --src-dir)")
     src.add_argument("--pairs", default=None, metavar="PAIRS", help="CSV file or folder with conv.scp/src.scp")
@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="folder of target reference files with the same names (enables MCD, F0 RMSE, DDUR)")
     src.add_argument("--emotion", default=None,
                      help="requested emotion for pairs that do not state one (neutral, angry, happy, sad, surprise)")
-    src.add_argument("--intensity", type=float, default=None, help="requested intensity for pairs that do not state one")
+    src.add_argument("--intensity", type=unit_float, default=None,
+                     help="requested intensity (0..1) for pairs that do not state one")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--transcripts", default=None, metavar="TEXTFILE",
                         help="Kaldi-style text file 'UTT words...' (key: utt or source file name without extension)")
@@ -69,7 +70,7 @@ def _collect_pairs(args: argparse.Namespace):
     from promptevc.errors import ConfigError
     from promptevc.eval.pairs import check_emotion, pairs_from_dirs, read_pairs
 
-    if args.intensity is not None and not math.isfinite(args.intensity):
+    if args.intensity is not None and not (math.isfinite(args.intensity) and 0.0 <= args.intensity <= 1.0):
         raise ConfigError(f"--intensity {args.intensity}: must be a finite number in [0, 1]")
     emotion = check_emotion(args.emotion or "", "--emotion")
     if args.pairs:
@@ -94,11 +95,13 @@ def run(args: argparse.Namespace) -> int:
     from promptevc.errors import OutputExistsError
     from promptevc.eval.pairs import read_transcripts
     from promptevc.eval.runner import EvalOptions, evaluate
+    from promptevc.outputs import inspect_output
 
     pairs = _collect_pairs(args)
     out = Path(args.out)
     if (out / "utterances.csv").exists() and not args.overwrite:
         raise OutputExistsError(f"{out}: holds results of an earlier run; pass --overwrite or choose another --out")
+    inspect_output(out / "utterances.csv")  # a read-only or unwritable --out fails now, not after the metrics
     options = EvalOptions(
         asr=args.asr,
         dnsmos=args.dnsmos,

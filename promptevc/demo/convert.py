@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import tempfile
 import threading
 import uuid
@@ -24,6 +25,10 @@ from promptevc.errors import PromptError, PromptEVCError
 log = logging.getLogger(__name__)
 
 ENGINES = ("prosody", "neural")
+#: Uploads with more channels are refused from the header; the rest are mixed to mono.
+MAX_CHANNELS = 8
+#: Uploads above this rate are resampled to it (what the prosody engine works at, at most).
+MAX_RATE = 48000
 EXAMPLE_PROMPTS = (
     "make it sound a little sad",
     "very angry, and a bit louder",
@@ -74,12 +79,19 @@ class ConversionService:
         self.vocoder = vocoder
         self.device = device
         self.max_seconds = float(max_seconds)
+        # Plots and exports live here; 0700, so other users of the machine cannot read them.
+        self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="promptevc-demo-"))
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._loader = loader or load_public_converter
         self._converters: dict[tuple[str, str | None], Any] = {}
         # Gradio runs handlers in worker threads; loading the same model twice would waste memory.
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Remove the work folder if this service made it (plots of people's recordings)."""
+        if self._own_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     @property
     def engines(self) -> list[str]:
@@ -127,20 +139,27 @@ class ConversionService:
         return control
 
     def read_input(self, audio_path: str | Path | None) -> tuple[np.ndarray, int]:
-        """Read the upload/recording under the demo policy; ``(wav (T,) float32, sample_rate)``."""
-        from promptevc.audio import load_audio
-        from promptevc.config import AudioConfig, InputConfig
+        """Read the upload/recording under the demo policy; ``(wav (T,) float32, sample_rate)``.
+
+        The header is checked before any sample is decoded (length, rate, at most
+        :data:`MAX_CHANNELS` channels), so a small file declaring hours of audio is refused at
+        once; the audio is then streamed into a mono array at its own rate (at most 48 kHz).
+        """
+        from promptevc.audio import FileSource, read_mono
+        from promptevc.config import InputConfig
         from promptevc.errors import AudioError
 
         if not audio_path:
             raise AudioError("no audio yet: upload a file or record one")
-        audio = AudioConfig()
+        policy = InputConfig(max_seconds=self.max_seconds, max_channels=MAX_CHANNELS)
         try:
-            wav = load_audio(audio_path, audio, InputConfig(max_seconds=self.max_seconds))
+            source = FileSource(audio_path, policy)
+            rate = min(source.info.sample_rate, MAX_RATE)
+            wav = read_mono(source, rate, policy)
         except AudioError as err:
             # The server-side temp path means nothing to the user; name the file by its base name.
             raise AudioError(str(err).replace(str(audio_path), Path(audio_path).name)) from None
-        return wav, audio.sample_rate
+        return wav, rate
 
     def convert(
         self,
@@ -168,6 +187,10 @@ class ConversionService:
             plot = self._plot(wav, sr, out, int(out_sr), parse)
         except PromptEVCError as err:
             return ConvertResult(None, None, parse, f"**Error:** {err}", ok=False)
+        except MemoryError:
+            log.warning("out of memory converting an upload")
+            return ConvertResult(None, None, parse, "**Error:** the server ran out of memory converting this "
+                                 "recording; try a shorter one", ok=False)
         seconds = len(out) / out_sr
         message = f"Converted {len(wav) / sr:.2f} s of audio with the {engine} engine ({seconds:.2f} s out)."
         return ConvertResult((int(out_sr), to_int16(out)), plot, parse, message, ok=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conversion_pairs import read_prompts  # noqa: E402
 
-from promptevc.data.kaldi import read_scp  # noqa: E402
+from promptevc.batch import read_scp_jobs  # noqa: E402
 from promptevc.errors import PromptEVCError  # noqa: E402
 
 
@@ -39,23 +39,31 @@ def main(argv: list[str] | None = None) -> int:
 
     from promptevc import Converter
 
-    src = read_scp(args.src)
     conditions = [c for i, c in enumerate(read_prompts(args.prompts)) if i % args.num_jobs == args.job - 1]
     start = time.time()
-    conv = Converter.load(engine="neural", model=args.model, vocoder=args.vocoder or None, device=args.device)
+    try:
+        conv = Converter.load(engine="neural", model=args.model, vocoder=args.vocoder or None, device=args.device)
+    except PromptEVCError as err:
+        print(f"convert_batch.py: error: {err}", file=sys.stderr)
+        return 2
     print(f"loaded {args.model} in {time.time() - start:.1f} s", flush=True)
     failed = done = 0
     for emotion, _intensity, level, prompt in conditions:
-        ctrl = conv.control(prompt)
-        print(f"{emotion}_{level}: {prompt!r} -> {ctrl.summary() if hasattr(ctrl, 'summary') else ctrl}", flush=True)
-        for utt, path in src.items():
-            out = Path(args.out_dir) / f"{emotion}_{level}" / f"{utt}.wav"
-            try:
-                conv.convert_file(path, out, control=ctrl, seed=args.seed, overwrite=True)
-                done += 1
-            except PromptEVCError as err:
-                failed += 1
-                print(f"{utt} ({emotion}_{level}): failed: {err}", file=sys.stderr)
+        out_dir = Path(args.out_dir) / f"{emotion}_{level}"
+        try:
+            ctrl = conv.control(prompt)
+            print(f"{emotion}_{level}: {prompt!r} -> {ctrl.summary()}", flush=True)
+            # The same checks and writer as `promptevc convert SRC.scp --out-dir OUT/<cond>`:
+            # every output checked before the first job (ids, inputs, --out-dir), atomic writes.
+            result = conv.convert_many(read_scp_jobs(args.src, out_dir), control=ctrl, seed=args.seed,
+                                       overwrite=True, out_dir=out_dir, progress=False)
+        except PromptEVCError as err:
+            print(f"{emotion}_{level}: error: {err}", file=sys.stderr)
+            return 2
+        done += len(result.converted)
+        failed += len(result.failed)
+        for job, reason in result.failed:
+            print(f"{job.label()} ({emotion}_{level}): failed: {reason}", file=sys.stderr)
     print(f"converted {done}, failed {failed} in {time.time() - start:.1f} s")
     return 1 if failed else 0
 

@@ -91,3 +91,114 @@ def test_real_prosody_converter(tmp_path, speech_file):
     sr, samples = result.audio
     assert sr == 16000 and 1.0 < len(samples) / sr < 3.0 and np.abs(samples).max() > 1000
     assert service.describe("  ", True, None).startswith("Cannot read the prompt: type a prompt")
+
+
+# ------------------------------------------------------------------ uploads: header first, memory, temp files
+
+
+def test_upload_bomb_refused_from_the_header(service, tmp_path):
+    """A small FLAC declaring hours is refused before any sample is decoded (it took 3.5 GB)."""
+    import time
+    import tracemalloc
+
+    from safety_support import flac_declaring
+
+    bomb = flac_declaring(tmp_path / "bomb.flac", total_frames=48000 * 1800, sr=48000, channels=8)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    result = service.convert(str(bomb), "sad")
+    elapsed = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert not result.ok and "bomb.flac: 1800.0 s of audio exceeds the limit of 5 s" in result.message
+    assert elapsed < 0.5 and peak < 10 << 20
+
+
+def test_upload_channels_and_rate_limits(service, tmp_path):
+    many = tmp_path / "many.wav"
+    sf.write(many, np.zeros((16000, 12), np.float32), 16000)
+    assert "12 channels; at most 8" in service.convert(str(many), "sad").message
+    hi = tmp_path / "hi.wav"
+    wav = np.stack([np.sin(np.arange(96000) * 0.01)] * 2, axis=1).astype(np.float32) * 0.3
+    sf.write(hi, wav, 96000)
+    mono, sr = service.read_input(str(hi))
+    assert sr == 48000 and mono.ndim == 1 and len(mono) == 48000
+
+
+def test_memory_error_becomes_a_message(tmp_path, speech_file):
+    class _Hungry:
+        def describe(self, prompt):
+            from promptevc.prompt.control import EmotionControl
+
+            return EmotionControl.from_label("sad", 0.5, prompt=prompt)
+
+        def convert(self, *a, **k):
+            raise MemoryError
+
+    service = ConversionService(work_dir=tmp_path, loader=lambda *a: _Hungry())
+    result = service.convert(str(speech_file), "sad")
+    assert not result.ok and "ran out of memory" in result.message and result.message.startswith("**Error:**")
+
+
+def test_private_work_dir_keeps_served_audio_from_other_users(monkeypatch):
+    """Gradio's cache (uploads, served audio) goes inside a 0700 folder, not world-readable /tmp/gradio."""
+    import os
+    import shutil
+    import stat
+
+    from promptevc.commands.demo import private_work_dir
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    work = private_work_dir()
+    try:
+        cache = os.environ["GRADIO_TEMP_DIR"]
+        assert cache.startswith(str(work))
+        assert stat.S_IMODE(os.stat(work).st_mode) == 0o700 and stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+        import gradio as gr
+
+        served = gr.Audio(type="numpy").postprocess((16000, np.zeros(1600, np.int16)))
+        path = served.path
+        assert path.startswith(cache)  # the converted audio Gradio serves, behind the 0700 folder
+    finally:
+        monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_demo_removes_its_files_on_sigterm_and_sigint(tmp_path, signame):
+    """The README says the demo's files are deleted when it stops: also on Ctrl-C and SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # The page is replaced by a stand-in that blocks like Gradio's launch (no browser, no port).
+    script = tmp_path / "run_demo.py"
+    script.write_text(
+        "import sys, time, types, os\n"
+        "fake = types.ModuleType('promptevc.demo.ui')\n"
+        "fake.build_demo = lambda service, listening, show_results=False: service\n"
+        "def launch(service, **kw):\n"
+        "    (service.work_dir / 'prosody-plot.png').write_bytes(b'png')\n"
+        "    print(service.work_dir, os.environ['GRADIO_TEMP_DIR'], flush=True)\n"
+        "    while True:\n"
+        "        time.sleep(0.05)\n"
+        "fake.launch = launch\n"
+        "sys.modules['promptevc.demo.ui'] = fake\n"
+        "from promptevc.cli import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        work, cache = proc.stdout.readline().split()
+        assert os.path.isdir(work) and cache.startswith(work)
+        time.sleep(0.2)
+        proc.send_signal(getattr(signal, signame))
+        proc.wait(30)
+    finally:
+        proc.kill()
+    assert proc.returncode in (130, 143), proc.stderr.read()
+    assert not os.path.exists(work)
