@@ -23,13 +23,16 @@ converter mixes down first). Engines do no file I/O on audio.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import numpy as np
 
 from promptevc.config import AudioConfig
 from promptevc.errors import ConfigError
-from promptevc.prompt.control import EmotionControl
+from promptevc.prompt.control import EMOTIONS, EmotionControl, unknown_emotion_warning
+
+log = logging.getLogger(__name__)
 
 # name -> "module:Class". Imported lazily so that `promptevc convert` with the prosody engine
 # never pays for torch or the neural model code.
@@ -70,6 +73,8 @@ class Engine:
     audio: AudioConfig
     #: True: sessions take (T, C) with the input's channels; False: the converter mixes to mono.
     multichannel: bool = False
+    #: Emotion labels this engine renders; others are rendered as ``control.probs`` (ESD's five).
+    emotions: tuple[str, ...] = EMOTIONS
 
     def __init__(self, audio: AudioConfig | None = None) -> None:
         self.audio = audio or AudioConfig()
@@ -81,6 +86,14 @@ class Engine:
         own rate (within the supported range).
         """
         return self.audio.sample_rate
+
+    def emotion_warning(self, control: EmotionControl) -> str | None:
+        """One warning line when ``control`` names an emotion this engine does not know, else None.
+
+        The Converter logs it (CLI, API) and the demo shows it: the engine then renders the
+        documented nearest emotion (``promptevc.prompt.control.NEAREST_ESD``).
+        """
+        return unknown_emotion_warning(control, self.name, self.emotions)
 
     def start(
         self,
@@ -117,6 +130,9 @@ class Engine:
         mono = x.ndim == 1
         x2 = x[:, None] if mono else x
         sr = self.audio.sample_rate if sample_rate is None else int(sample_rate)
+        warning = self.emotion_warning(control)
+        if warning:
+            log.warning("%s", warning)
         session = self.start(control, sample_rate=sr, num_channels=x2.shape[1], ref_wav=ref_wav, seed=seed)
         if session.identity:
             return x.copy()
