@@ -223,8 +223,10 @@ def _esd(emotion: str, **cues) -> EmotionProfile:
 # above ~1 kHz (the band [BS96] uses) with the sign of the high-frequency-energy findings and two
 # thirds of the energy change in size (high-frequency energy moves with vocal effort, [LD99]).
 # Voice quality and contour (all emotions): directions as cited per profile; sizes are
-# engineering choices expressed in JNDs: breathiness +4-5 dB of aperiodicity (WORLD's noise share
-# of each band, in log-odds dB) is clearly audible; tension -4 dB; fear's irregularity 20 cents
+# engineering choices: breathiness +6 to +12 dB of aperiodicity (WORLD's noise share of each band,
+# in log-odds dB; +12 dB raises the noise between harmonics of synthetic speech by ~4 dB, a
+# clearly audible change); tension -6 dB (mostly above 2 kHz, where voiced bands are part noise);
+# fear's irregularity 20 cents
 # of frame jitter plus a 25-cent tremor at TREMOR_HZ; final contours 1-3 st (2-6 F0 JNDs) over
 # the last FINAL_MS of a phrase; emphasis 1.5-2 st and 1.5-3 dB on the stressed syllables.
 _ENERGY_HIGH = ENERGY_STEP_DB * 5 / 3  # +6.0 dB
@@ -233,7 +235,7 @@ _ENERGY_MID = ENERGY_STEP_DB * 5 / 6  # +3.0 dB
 _COMMON: dict[str, EmotionProfile] = {
     "neutral": EmotionProfile(sources="identity by definition"),
     "angry": _esd(
-        "angry", energy_db=_ENERGY_HIGH, tilt_db=4.0, breathiness_db=-4.0, emphasis_st=2.0, emphasis_db=3.0,
+        "angry", energy_db=_ENERGY_HIGH, tilt_db=4.0, breathiness_db=-6.0, emphasis_st=2.0, emphasis_db=3.0,
         sources="F0 level/range [ESD-J T4]; duration [ESD-J T3]; pauses: segment-rate ratio 0.996 [ESD-pair] -> "
         "none; energy/tilt [S03][JL03][BS96][INOUE25][TRS]; tense voice (less aperiodicity) [GN03][MA93]; "
         "emphasis: abrupt pitch changes on stressed syllables [MA93]",
@@ -251,7 +253,7 @@ _COMMON: dict[str, EmotionProfile] = {
         "line with the rising contours [JL03] reports for the high-arousal emotions (size: 6 JNDs)",
     ),
     "fear": EmotionProfile(
-        f0_shift_st=4.0, f0_range_scale=0.9, tempo=0.88, energy_db=-1.0, breathiness_db=4.0, jitter_cents=20.0,
+        f0_shift_st=4.0, f0_range_scale=0.9, tempo=0.88, energy_db=-1.0, breathiness_db=10.0, jitter_cents=20.0,
         tremor_cents=25.0, final_st=1.5,
         sources="high F0, fast, little F0 variability, rising contours, microstructural irregularity, low "
         "intensity except panic [JL03][S03]; 'very much higher' pitch, 'much faster', 'irregular voicing' "
@@ -264,12 +266,12 @@ _COMMON: dict[str, EmotionProfile] = {
     ),
     "boredom": EmotionProfile(
         f0_shift_st=-2.0, f0_range_scale=0.7, tempo=1.12, energy_db=-2.5, tilt_db=-2.0, pause_scale=1.2,
-        breathiness_db=2.0, final_st=-1.0,
+        breathiness_db=6.0, final_st=-1.0,
         sources="lower intensity, F0, F0 variability and range, less high-frequency energy, slower [S03][BS96]; "
         "lax voice heard as bored [GN03]",
     ),
     "tenderness": EmotionProfile(
-        f0_shift_st=-1.0, f0_range_scale=0.85, tempo=1.12, energy_db=-3.0, tilt_db=-3.0, breathiness_db=4.0,
+        f0_shift_st=-1.0, f0_range_scale=0.85, tempo=1.12, energy_db=-3.0, tilt_db=-3.0, breathiness_db=10.0,
         final_st=-1.0,
         sources="slow, soft, low F0, little F0 variability, little high-frequency energy, falling contours, "
         "regular voice [JL03]; breathy voice heard as intimate [GN03]",
@@ -285,7 +287,7 @@ _COMMON: dict[str, EmotionProfile] = {
 # Sad differs between the sets only in F0 level and range.
 _SAD_REST = dict(
     energy_db=-_ENERGY_MID, tilt_db=-2.0, pause_scale=_sad_pause_scale(),
-    breathiness_db=5.0, final_st=-2.0,
+    breathiness_db=12.0, final_st=-2.0,
 )
 _SAD_REST_SOURCES = (
     "duration [ESD-J T3]; pauses [ESD-pair]; energy/tilt [S03][JL03][BS96][TRS]; breathy voice [GN03]; "
@@ -310,11 +312,11 @@ PROFILES = PROFILE_TABLES["literature"]
 
 # Vocal effort hints at +1 ("shout", "scream") and -1 ("whisper"): [LD99] level, F0 and spectral
 # slope rise with effort, [GN03] tense voice; [IT05] whisper = noise excitation at a low level.
-# Sizes are engineering choices: 6 dB = 6 level JNDs; whisper aperiodicity +25 dB makes almost
+# Sizes are engineering choices: 6 dB = 6 level JNDs; whisper aperiodicity +30 dB makes almost
 # every band noise (WORLD's aperiodicity saturates at 1).
-EFFORT_UP = EmotionProfile(f0_shift_st=2.0, energy_db=6.0, tilt_db=4.0, breathiness_db=-4.0, emphasis_db=1.0,
+EFFORT_UP = EmotionProfile(f0_shift_st=2.0, energy_db=6.0, tilt_db=4.0, breathiness_db=-6.0, emphasis_db=1.0,
                            sources="[LD99][GN03]")
-EFFORT_DOWN = EmotionProfile(energy_db=-6.0, tilt_db=-3.0, breathiness_db=25.0, sources="[IT05][GN03]")
+EFFORT_DOWN = EmotionProfile(energy_db=-6.0, tilt_db=-3.0, breathiness_db=30.0, sources="[IT05][GN03]")
 
 
 # --------------------------------------------------------------------------------------------

@@ -98,8 +98,8 @@ class ProsodyEngine(Engine):
         # and the resynthesis would turn voiced speech into noise).
         self.f0_method = f0_method
         self.min_voiced_fraction = min_voiced_fraction
-        # None: every 3rd frame up to 16 kHz, every 4th up to 24 kHz, every 6th above (D4C's
-        # cost grows with the FFT size; aperiodicity changes slowly).
+        # None: every 4th frame up to 24 kHz, every 6th above (D4C is the slowest analysis step
+        # and its cost grows with the FFT size; aperiodicity changes slowly).
         self.ap_decimation = None if ap_decimation is None else max(1, int(ap_decimation))
         # Frames more than pause_db below the loud (95th-percentile) frames count as pause.
         self.pause_db = pause_db
@@ -194,7 +194,7 @@ class ProsodyEngine(Engine):
     def decimation(self, sample_rate: int) -> int:
         if self.ap_decimation is not None:
             return self.ap_decimation
-        return 3 if sample_rate <= 16000 else 4 if sample_rate <= 24000 else 6
+        return 4 if sample_rate <= 24000 else 6
 
     def _analysis_copy(self, mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
         """The mid at up to ``analysis_rate`` (F0 needs no more bandwidth), float64."""
@@ -233,19 +233,35 @@ class ProsodyEngine(Engine):
         return pyworld.harvest(x, sr, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil, frame_period=self.frame_period_ms)
 
     def aperiodicity(self, mono: np.ndarray, f0: np.ndarray, t: np.ndarray, sample_rate: int) -> np.ndarray:
-        """D4C band aperiodicity (F, K) of ``mono`` on every few frames, interpolated."""
+        """D4C aperiodicity of ``mono`` on every few frames, interpolated to all frames.
+
+        Returned band-coded, (F, B) in dB (20 log10, WORLD's ``code_aperiodicity``: D4C measures
+        bands 3 kHz apart and interpolates, so coding loses nothing) where the rate has bands,
+        else (F, K) linear (8 kHz). :func:`decode_aperiodicity` gives the (F, K) WORLD array.
+        """
         import pyworld
 
-        x = np.ascontiguousarray(mono, dtype=np.float64)
         fft = self.fft_size(sample_rate)
         k = self.decimation(sample_rate)
-        if k == 1:
-            return pyworld.d4c(x, f0, t, sample_rate, fft_size=fft)
         idx = np.arange(0, len(f0), k)
         if idx[-1] != len(f0) - 1:
             idx = np.append(idx, len(f0) - 1)
-        ap_c = pyworld.d4c(x, np.ascontiguousarray(f0[idx]), np.ascontiguousarray(t[idx]), sample_rate, fft_size=fft)
-        return _interp_rows(ap_c, idx.astype(np.float64), np.arange(len(f0), dtype=np.float64))
+        f0_k, t_k = np.ascontiguousarray(f0[idx]), np.ascontiguousarray(t[idx])
+        if _coded_bands(sample_rate) > 0:
+            x = np.ascontiguousarray(mono, dtype=np.float64)
+            ap = pyworld.code_aperiodicity(pyworld.d4c(x, f0_k, t_k, sample_rate, fft_size=fft), sample_rate)
+        else:
+            # Below 12 kHz D4C has no band to measure and calls everything noise: measure on a
+            # 16 kHz copy (its 3 kHz band) and read the result on this rate's frequency grid.
+            from promptevc.audio import resample
+
+            x16 = np.ascontiguousarray(resample(mono, sample_rate, 16000), dtype=np.float64)
+            ap16 = pyworld.d4c(x16, f0_k, t_k, 16000, fft_size=1024)
+            ap = _interp_rows(ap16.T, np.linspace(0.0, 8000.0, ap16.shape[1]),
+                              np.linspace(0.0, sample_rate / 2.0, fft // 2 + 1)).T
+        if k == 1:
+            return np.ascontiguousarray(ap)
+        return _interp_rows(ap, idx.astype(np.float64), np.arange(len(f0), dtype=np.float64))
 
     def envelope(self, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sample_rate: int) -> np.ndarray:
         """CheapTrick spectral envelope (F, K) of one channel ``x`` (T,)."""
@@ -353,7 +369,7 @@ class ProsodySession(EngineSession):
         if pos is not None:
             f0 = _resample_f0(f0, pos)
             ap = _resample_rows(ap, pos)
-            sps = [_resample_rows(sp, pos, log_domain=True) for sp in sps]
+            sps = [_resample_rows(sp, pos) for sp in sps]
             final_w = None if final_w is None else np.interp(pos, np.arange(n_in), final_w)
             emph_w = None if emph_w is None else np.interp(pos, np.arange(n_in), emph_w)
         voiced = f0 > 0
@@ -375,6 +391,9 @@ class ProsodySession(EngineSession):
             f0 = f0.copy()
             f0[voiced] = np.clip(np.exp(lf), 30.0, 0.45 * sr)
         # ---- voice quality: aperiodicity of voiced frames in log-odds ----
+        # (On the decoded array: WORLD's bands are 3 kHz apart, too coarse below 3 kHz.)
+        if _coded_bands(sr) > 0:
+            ap = decode_aperiodicity(ap, sr, eng.fft_size(sr))
         if plan.breathiness_db and voiced.any():
             ap = ap.copy()
             ap[voiced] = shift_aperiodicity(ap[voiced], plan.breathiness_db)
@@ -496,6 +515,18 @@ def limit_peaks(wav: np.ndarray, sample_rate: int, limit: float = PEAK_LIMIT) ->
         20 * math.log10(peak), -20 * math.log10(float(gain.min())), 100.0 * float(np.mean(gain < 0.999)),
     )
     return out
+
+
+def _coded_bands(sample_rate: int) -> int:
+    """Number of WORLD aperiodicity bands at ``sample_rate`` (3 kHz apart, up to 15 kHz)."""
+    return int(min(15000.0, sample_rate / 2.0 - 3000.0) / 3000.0)
+
+
+def decode_aperiodicity(coded_db: np.ndarray, sample_rate: int, fft_size: int) -> np.ndarray:
+    """Band-coded aperiodicity (F, B) dB -> WORLD's (F, fft_size/2 + 1) linear array."""
+    import pyworld
+
+    return pyworld.decode_aperiodicity(np.ascontiguousarray(coded_db, dtype=np.float64), sample_rate, fft_size)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
