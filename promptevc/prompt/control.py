@@ -142,7 +142,7 @@ class EmotionControl:
     @classmethod
     def from_label(cls, emotion: str, intensity: float = 0.5, **kwargs: Any) -> EmotionControl:
         """A pure emotion; ``emotion`` may be one of ESD's five or an extended one ("fear")."""
-        emotion = normalise_label(emotion)
+        emotion = normalise_any_label(emotion)
         return cls(probs={}, extended={emotion: 1.0}, intensity=intensity, **kwargs)
 
     def with_overrides(self, emotion: str | None = None, intensity: float | None = None) -> EmotionControl:
@@ -151,7 +151,7 @@ class EmotionControl:
             self, hints=dataclasses.replace(self.hints), warnings=list(self.warnings), extended=dict(self.extended)
         )
         if emotion is not None:
-            key = normalise_label(emotion)
+            key = normalise_any_label(emotion)
             out.extended = {e: float(e == key) for e in ALL_EMOTIONS}
             out.probs = project_to_esd(out.extended)
         if intensity is not None:
@@ -206,18 +206,30 @@ def unknown_emotion_warning(control: EmotionControl, engine: str, known: tuple[s
     )
 
 
-_ALIASES = {
-    "surprised": "surprise", "anger": "angry", "happiness": "happy", "sadness": "sad", "neutrality": "neutral",
+_ALIASES = {"surprised": "surprise", "anger": "angry", "happiness": "happy", "sadness": "sad", "neutrality": "neutral"}
+_EXTENDED_ALIASES = {
     "fearful": "fear", "afraid": "fear", "scared": "fear", "anxiety": "fear", "anxious": "fear",
-    "disgusted": "disgust", "bored": "boredom", "tired": "boredom", "tender": "tenderness", "calm": "neutral",
+    "disgusted": "disgust", "bored": "boredom", "tired": "boredom", "tender": "tenderness",
     "elated": "elation", "excitement": "elation", "excited": "elation",
 }
 
 
 def normalise_label(emotion: str) -> str:
-    """Map a label (any case, a few aliases) onto :data:`ALL_EMOTIONS` or raise PromptError."""
+    """Map a label (any case, a few aliases) onto ESD's :data:`EMOTIONS` or raise PromptError.
+
+    Data preparation and training use this: their labels must be ESD's five.
+    """
     key = emotion.strip().lower()
     key = _ALIASES.get(key, key)
+    if key not in EMOTIONS:
+        raise PromptError(f"unknown emotion {emotion!r}; choose from {', '.join(EMOTIONS)}")
+    return key
+
+
+def normalise_any_label(emotion: str) -> str:
+    """Like :func:`normalise_label`, but accepts the extended emotions too (``--emotion fear``)."""
+    key = emotion.strip().lower()
+    key = _EXTENDED_ALIASES.get(key, _ALIASES.get(key, key))
     if key not in ALL_EMOTIONS:
         raise PromptError(f"unknown emotion {emotion!r}; choose from {', '.join(ALL_EMOTIONS)}")
     return key

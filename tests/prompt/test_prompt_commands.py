@@ -13,7 +13,8 @@ from promptevc.data.kaldi import read_scp, write_scp
 def test_describe_json(parser, capsys):
     assert main(["describe", "slightly sad, a bit faster", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"emotion", "probs", "intensity", "hints"}
+    assert set(out) == {"emotion", "probs", "label", "extended", "intensity", "hints"}
+    assert set(out["hints"]) == {"tempo", "pitch", "volume", "effort"}
     assert out["emotion"] == "sad" and out["intensity"] < 0.5
     assert out["hints"]["tempo"] > 0
     assert abs(sum(out["probs"].values()) - 1) < 1e-3
