@@ -19,7 +19,7 @@ INPUT may be audio files, folders (searched recursively for .wav/.flac/.ogg/.mp3
 wav.scp (outputs named UTT.wav). One input takes -o OUT; several need --out-dir DIR. Existing
 outputs are kept (skipped in a batch) unless --overwrite; an output may never replace its input.
 The default engine (prosody) needs no model: it renders the emotion by changing pitch, tempo,
-loudness, spectral tilt and pauses. --engine neural --model RELEASE uses a trained release.
+loudness, spectral tilt, pauses, voice quality and contour shape (--profile esd: ESD's own sad F0). --engine neural --model RELEASE uses a trained release.
 Exit status: 0 when every input was converted or skipped, 1 when some failed, 2 on a usage error.
 """
 
@@ -44,7 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (one input only)")
     parser.add_argument("--out-dir", default=None, metavar="DIR", help="output folder (several inputs)")
     parser.add_argument(
-        "--emotion", default=None, help="neutral, angry, happy, sad or surprise (overrides the prompt's emotion)"
+        "--emotion", default=None,
+        help="neutral, angry, happy, sad or surprise; the prosody engine also fear, disgust, boredom, tenderness, "
+        "elation (overrides the prompt's emotion)"
     )
     parser.add_argument("--intensity", type=float, default=None, help="0..1 (overrides the prompt's intensity)")
     parser.add_argument("--engine", choices=("prosody", "neural"), default="prosody", help="conversion engine")
@@ -56,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action=argparse.BooleanOptionalAction, default=False, help="replace existing outputs"
     )
     parser.add_argument("--seed", type=int, default=None, help="random seed (neural sampling)")
+    # --profile (prosody engine): which per-emotion profile set; see promptevc/engines/profiles.py.
+    parser.add_argument(
+        "--profile", choices=("literature", "esd"), default=None,
+        help="prosody engine profile set: 'literature' (default; sad lowers F0, as the cross-corpus studies "
+        "report) or 'esd' (ESD's own statistics: sad raises F0 slightly)",
+    )
     parser.add_argument(
         "--max-seconds", type=float, default=None, help="refuse inputs longer than this (default 600)"
     )
@@ -120,10 +128,18 @@ def run(args: argparse.Namespace) -> int:
     converter = Converter.load(
         engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy
     )
+    # --profile: a prosody-engine setting (kept apart from the rest of the converter set-up).
+    if args.profile is not None:
+        if args.engine != "prosody":
+            from promptevc.errors import ConfigError
+
+            raise ConfigError(f"--profile {args.profile} applies to the prosody engine, not --engine {args.engine}")
+        converter.engine.profile = args.profile
     control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity)
     log.info("prompt understood as: %s", control.summary())
-    for warning in control.warnings:
-        log.warning("%s", warning)
+    for warning in [*control.warnings, converter.engine.emotion_warning(control)]:
+        if warning:
+            log.warning("%s", warning)
 
     def convert_one(job: Job) -> None:
         converter.convert_file(
