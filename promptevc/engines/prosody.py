@@ -4,8 +4,9 @@ The engine works at the input's own sample rate (:data:`MIN_RATE`-:data:`MAX_RAT
 Converter resamples anything outside) and keeps its channels: one plan, one F0 track and one
 time map drive every channel, so they stay in sync. Per input (:class:`ProsodySession`):
 
-- pass 1, ``observe(block)``: whole-input references with bounded memory — a histogram of frame
-  levels (for the pause threshold) and the voiced mean log-F0 (the centre of F0 range scaling);
+- pass 1, ``observe(block)``: whole-input references with bounded memory — histograms of frame
+  levels (for the pause threshold) and of voiced log-F0 (its median is the centre of F0 range
+  scaling; a median, because F0 trackers make octave errors);
 - pass 2, ``convert(chunk)`` for (T, C) chunks, frames every ``frame_period_ms``:
 
 1. analysis of the mid (channel mean): DIO + StoneMask F0 on a copy at up to ``analysis_rate``
@@ -16,7 +17,7 @@ time map drive every channel, so they stay in sync. Per input (:class:`ProsodySe
 2. time-scaling: each input frame gets an output duration; frames inside pauses (runs of at
    least ``min_pause_ms`` of unvoiced, low-level frames) stretch ``pause_scale`` times more than
    speech, and the total is exactly ``tempo`` x the input;
-3. F0 (voiced frames): ``log f0 -> mu + range * (log f0 - mu) + shift``, plus the contour
+3. F0 (voiced frames): ``log f0 -> mu + range * (log f0 - mu) + shift`` (mu: the median), plus the contour
    effects: a phrase-final ramp over the last :data:`FINAL_MS` before each phrase break (pause
    of at least :data:`PHRASE_PAUSE_MS` or the chunk end), bumps on stressed syllables (energy
    peaks of the voiced frames, the louder half of them), and tremor/jitter;
@@ -55,6 +56,7 @@ MIN_SYLLABLE_MS = 120.0  # syllable nuclei are at least this far apart
 PEAK_PROMINENCE_DB = 3.0  # a nucleus rises this much above the dips around it
 LEVEL_WINDOW_MS = 25.0
 _LEVEL_BINS = np.arange(-120.0, 20.0001, 0.25)  # frame-level histogram of pass 1 (dB)
+_LOG_F0_BINS = np.log(30.0) + np.arange(0.0, 60.0, 0.05) * math.log(2.0) / 12.0  # 0.05 st, 30 Hz-1 kHz
 
 
 class ProsodyEngine(Engine):
@@ -285,8 +287,7 @@ class ProsodySession(EngineSession):
         self.identity = plan.is_identity()
         self.needs_analysis = not self.identity
         self._hist = np.zeros(len(_LEVEL_BINS) + 1, dtype=np.int64)
-        self._log_f0_sum = 0.0
-        self._voiced = 0
+        self._f0_hist = np.zeros(len(_LOG_F0_BINS) + 1, dtype=np.int64)
         self._rng = np.random.default_rng(0 if seed is None else seed)
         self._time_s = 0.0  # start time of the next chunk in the output (tremor phase)
         self._warned_no_observe = False
@@ -312,8 +313,8 @@ class ProsodySession(EngineSession):
         f0, _ = pyworld.dio(x, asr, f0_floor=self.engine.f0_floor, f0_ceil=self.engine.f0_ceil,
                             frame_period=2 * self.engine.frame_period_ms, speed=4)
         voiced = f0 > 0
-        self._log_f0_sum += float(np.log(f0[voiced]).sum())
-        self._voiced += int(voiced.sum())
+        self._f0_hist += np.bincount(np.searchsorted(_LOG_F0_BINS, np.log(f0[voiced])),
+                                     minlength=len(self._f0_hist))[: len(self._f0_hist)]
 
     def _references(self, level: np.ndarray, f0: np.ndarray) -> tuple[float, float | None]:
         """(pause threshold dB, voiced mean log-F0) from pass 1, else from this chunk."""
@@ -321,13 +322,16 @@ class ProsodySession(EngineSession):
             cdf = np.cumsum(self._hist) / self._hist.sum()
             i = int(np.searchsorted(cdf, 0.95))
             p95 = float(_LEVEL_BINS[min(i, len(_LEVEL_BINS) - 1)])
-            centre = self._log_f0_sum / self._voiced if self._voiced else None
+            centre = None
+            if self._f0_hist.sum() > 0:  # the median: robust to the tracker's octave errors
+                j = int(np.searchsorted(np.cumsum(self._f0_hist) / self._f0_hist.sum(), 0.5))
+                centre = float(_LOG_F0_BINS[min(max(j - 1, 0), len(_LOG_F0_BINS) - 1)])
             return p95 - self.engine.pause_db, centre
         if not self._warned_no_observe:
             log.debug("convert() without observe(): F0 centre and pause level taken per chunk")
             self._warned_no_observe = True
         voiced = f0 > 0
-        centre = float(np.mean(np.log(f0[voiced]))) if voiced.any() else None
+        centre = float(np.median(np.log(f0[voiced]))) if voiced.any() else None
         return float(np.percentile(level, 95)) - self.engine.pause_db, centre
 
     # ------------------------------------------------------------------------------ pass 2
@@ -378,7 +382,7 @@ class ProsodySession(EngineSession):
         # ---- F0: level, range, final contour, emphasis, tremor/jitter (log domain) ----
         if voiced.any():
             lf = np.log(f0[voiced])
-            mu = centre if centre is not None else float(lf.mean())
+            mu = centre if centre is not None else float(np.median(lf))
             st = np.zeros(n_frames)
             st += plan.f0_shift_st
             if final_w is not None:
