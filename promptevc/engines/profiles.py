@@ -191,8 +191,21 @@ PROFILE_SETS = ("literature", "esd")
 
 
 @dataclasses.dataclass(frozen=True)
-class EmotionProfile:
-    """Prosody change of one emotion at intensity 1 (see ProsodyPlan for the fields' units)."""
+class ProsodyPlan:
+    """What the prosody engine does to one utterance.
+
+    f0_shift_st: F0 level change in semitones (on voiced frames, in log-F0).
+    f0_range_scale: factor on log-F0 deviations from the utterance's own voiced mean (1 = keep).
+    tempo: duration ratio, output length / input length (>1 = slower; sad at intensity 1: 1.195).
+    energy_db: level change of the active (non-pause) speech in dB.
+    tilt_db: high-shelf gain above ~1 kHz in dB applied to the spectral envelope (>0 = brighter).
+    pause_scale: how much more pauses stretch than speech (1 = uniform; total stays ``tempo``).
+    breathiness_db: aperiodicity change of voiced frames in log-odds dB (>0 breathier, <0 tenser).
+    jitter_cents: rms of a smoothed random F0 perturbation (irregular voicing).
+    tremor_cents: amplitude of a sinusoidal F0 modulation at TREMOR_HZ (a trembling voice).
+    final_st: F0 movement over the last FINAL_MS of each phrase (>0 rising, <0 falling).
+    emphasis_st / emphasis_db: F0 and level boosts on the stressed syllables (energy peaks).
+    """
 
     f0_shift_st: float = 0.0
     f0_range_scale: float = 1.0
@@ -206,6 +219,46 @@ class EmotionProfile:
     final_st: float = 0.0
     emphasis_st: float = 0.0
     emphasis_db: float = 0.0
+
+    def is_identity(self, tol: float = 1e-3) -> bool:
+        """True when applying the plan would not change the input (engines skip resynthesis)."""
+        for name in _CUE_FIELDS:
+            v = getattr(self, name)
+            if abs(math.log(v) if name in _LOG_FIELDS else v) >= tol:
+                return False
+        return True
+
+    def jnd_size(self) -> float:
+        """The largest change of F0 level, tempo or level, in units of :data:`JND`."""
+        return max(
+            abs(self.f0_shift_st) / JND["f0_st"],
+            abs(math.log(self.tempo)) / math.log(JND["tempo"]),
+            abs(self.energy_db) / JND["level_db"],
+        )
+
+    def summary(self) -> str:
+        text = (
+            f"F0 {self.f0_shift_st:+.2f} st, range x{self.f0_range_scale:.3f}, duration x{self.tempo:.3f}, "
+            f"energy {self.energy_db:+.2f} dB, tilt {self.tilt_db:+.2f} dB, pauses x{self.pause_scale:.3f}"
+        )
+        extra = [
+            f"breathiness {self.breathiness_db:+.1f} dB" if abs(self.breathiness_db) >= 0.05 else "",
+            f"jitter {self.jitter_cents:.0f} c, tremor {self.tremor_cents:.0f} c"
+            if self.jitter_cents >= 0.5 or self.tremor_cents >= 0.5 else "",
+            f"final {self.final_st:+.1f} st" if abs(self.final_st) >= 0.05 else "",
+            f"emphasis {self.emphasis_st:+.1f} st/{self.emphasis_db:+.1f} dB"
+            if self.emphasis_st >= 0.05 or self.emphasis_db >= 0.05 else "",
+        ]
+        return ", ".join([text, *[e for e in extra if e]])
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class EmotionProfile(ProsodyPlan):
+    """Prosody change of one emotion at intensity 1 (the fields of ProsodyPlan) and its sources."""
+
     sources: str = ""
 
 
@@ -325,72 +378,7 @@ EFFORT_DOWN = EmotionProfile(energy_db=-6.0, tilt_db=-3.0, breathiness_db=30.0, 
 
 # Fields blended on a log scale (ratios) vs linearly (st, dB, cents).
 _LOG_FIELDS = ("f0_range_scale", "tempo", "pause_scale")
-_CUE_FIELDS = tuple(f.name for f in dataclasses.fields(EmotionProfile) if f.name != "sources")
-
-
-@dataclasses.dataclass(frozen=True)
-class ProsodyPlan:
-    """What the prosody engine does to one utterance.
-
-    f0_shift_st: F0 level change in semitones (on voiced frames, in log-F0).
-    f0_range_scale: factor on log-F0 deviations from the utterance's own voiced mean (1 = keep).
-    tempo: duration ratio, output length / input length (>1 = slower; sad at intensity 1: 1.195).
-    energy_db: level change of the active (non-pause) speech in dB.
-    tilt_db: high-shelf gain above ~1 kHz in dB applied to the spectral envelope (>0 = brighter).
-    pause_scale: how much more pauses stretch than speech (1 = uniform; total stays ``tempo``).
-    breathiness_db: aperiodicity change of voiced frames in log-odds dB (>0 breathier, <0 tenser).
-    jitter_cents: rms of a smoothed random F0 perturbation (irregular voicing).
-    tremor_cents: amplitude of a sinusoidal F0 modulation at TREMOR_HZ (a trembling voice).
-    final_st: F0 movement over the last FINAL_MS of each phrase (>0 rising, <0 falling).
-    emphasis_st / emphasis_db: F0 and level boosts on the stressed syllables (energy peaks).
-    """
-
-    f0_shift_st: float = 0.0
-    f0_range_scale: float = 1.0
-    tempo: float = 1.0
-    energy_db: float = 0.0
-    tilt_db: float = 0.0
-    pause_scale: float = 1.0
-    breathiness_db: float = 0.0
-    jitter_cents: float = 0.0
-    tremor_cents: float = 0.0
-    final_st: float = 0.0
-    emphasis_st: float = 0.0
-    emphasis_db: float = 0.0
-
-    def is_identity(self, tol: float = 1e-3) -> bool:
-        """True when applying the plan would not change the input (engines skip resynthesis)."""
-        for name in _CUE_FIELDS:
-            v = getattr(self, name)
-            if abs(math.log(v) if name in _LOG_FIELDS else v) >= tol:
-                return False
-        return True
-
-    def jnd_size(self) -> float:
-        """The largest change of F0 level, tempo or level, in units of :data:`JND`."""
-        return max(
-            abs(self.f0_shift_st) / JND["f0_st"],
-            abs(math.log(self.tempo)) / math.log(JND["tempo"]),
-            abs(self.energy_db) / JND["level_db"],
-        )
-
-    def summary(self) -> str:
-        text = (
-            f"F0 {self.f0_shift_st:+.2f} st, range x{self.f0_range_scale:.3f}, duration x{self.tempo:.3f}, "
-            f"energy {self.energy_db:+.2f} dB, tilt {self.tilt_db:+.2f} dB, pauses x{self.pause_scale:.3f}"
-        )
-        extra = [
-            f"breathiness {self.breathiness_db:+.1f} dB" if abs(self.breathiness_db) >= 0.05 else "",
-            f"jitter {self.jitter_cents:.0f} c, tremor {self.tremor_cents:.0f} c"
-            if self.jitter_cents >= 0.5 or self.tremor_cents >= 0.5 else "",
-            f"final {self.final_st:+.1f} st" if abs(self.final_st) >= 0.05 else "",
-            f"emphasis {self.emphasis_st:+.1f} st/{self.emphasis_db:+.1f} dB"
-            if self.emphasis_st >= 0.05 or self.emphasis_db >= 0.05 else "",
-        ]
-        return ", ".join([text, *[e for e in extra if e]])
-
-    def to_dict(self) -> dict[str, float]:
-        return {k: round(v, 4) for k, v in dataclasses.asdict(self).items()}
+_CUE_FIELDS = tuple(f.name for f in dataclasses.fields(ProsodyPlan))
 
 
 def _accumulate(acc: dict[str, float], profile: EmotionProfile, weight: float) -> None:
