@@ -55,6 +55,7 @@ EMPHASIS_SIGMA_MS = 45.0  # width of the F0/level bump around a stressed syllabl
 MIN_SYLLABLE_MS = 120.0  # syllable nuclei are at least this far apart
 PEAK_PROMINENCE_DB = 3.0  # a nucleus rises this much above the dips around it
 LEVEL_WINDOW_MS = 25.0
+_BLOCK_FRAMES = 1024  # frames per block when large (F, K) arrays are transformed
 _LEVEL_BINS = np.arange(-120.0, 20.0001, 0.25)  # frame-level histogram of pass 1 (dB)
 _LOG_F0_BINS = np.log(30.0) + np.arange(0.0, 60.0, 0.05) * math.log(2.0) / 12.0  # 0.05 st, 30 Hz-1 kHz
 
@@ -373,7 +374,8 @@ class ProsodySession(EngineSession):
         if pos is not None:
             f0 = _resample_f0(f0, pos)
             ap = _resample_rows(ap, pos)
-            sps = [_resample_rows(sp, pos) for sp in sps]
+            for i in range(len(sps)):  # one channel at a time (memory)
+                sps[i] = _resample_rows(sps[i], pos)
             final_w = None if final_w is None else np.interp(pos, np.arange(n_in), final_w)
             emph_w = None if emph_w is None else np.interp(pos, np.arange(n_in), emph_w)
         voiced = f0 > 0
@@ -397,10 +399,13 @@ class ProsodySession(EngineSession):
         # ---- voice quality: aperiodicity of voiced frames in log-odds ----
         # (On the decoded array: WORLD's bands are 3 kHz apart, too coarse below 3 kHz.)
         if _coded_bands(sr) > 0:
-            ap = decode_aperiodicity(ap, sr, eng.fft_size(sr))
-        if plan.breathiness_db and voiced.any():
+            ap = decode_aperiodicity(ap, sr, eng.fft_size(sr))  # a new array: safe to change in place
+        elif plan.breathiness_db:
             ap = ap.copy()
-            ap[voiced] = shift_aperiodicity(ap[voiced], plan.breathiness_db)
+        if plan.breathiness_db and voiced.any():
+            rows = np.flatnonzero(voiced)
+            for i in range(0, len(rows), _BLOCK_FRAMES):  # in blocks: bounded temporaries
+                ap[rows[i:i + _BLOCK_FRAMES]] = shift_aperiodicity(ap[rows[i:i + _BLOCK_FRAMES]], plan.breathiness_db)
         # ---- envelope: tilt shelf and emphasis level boosts ----
         k = sps[0].shape[1]
         env_db = np.zeros((1, k))
@@ -410,9 +415,13 @@ class ProsodySession(EngineSession):
         frame_db = (plan.emphasis_db * emph_w)[:, None] if (emph_w is not None and plan.emphasis_db) else None
         if plan.tilt_db or frame_db is not None:
             gain = 10.0 ** ((env_db + (0.0 if frame_db is None else frame_db)) / 10.0)
-            sps = [sp * gain for sp in sps]
+            for sp in sps:  # in place: the envelopes are this chunk's own arrays (memory)
+                sp *= gain
         f0c, apc = np.ascontiguousarray(f0), np.ascontiguousarray(ap)
-        ys = [_fit_length(pyworld.synthesize(f0c, np.ascontiguousarray(sp), apc, sr, fp), target_len) for sp in sps]
+        ys = []
+        while sps:  # synthesise and drop each envelope in turn (memory)
+            ys.append(_fit_length(pyworld.synthesize(f0c, np.ascontiguousarray(sps.pop(0)), apc, sr, fp), target_len))
+        del ap, apc
         if len(ys) == 1 and n_ch > 1:
             ys = ys * n_ch
         y = np.stack(ys, axis=1)
@@ -634,16 +643,20 @@ def _interp_rows(rows: np.ndarray, at: np.ndarray, new: np.ndarray) -> np.ndarra
     return np.ascontiguousarray(rows[i0] * (1.0 - a) + rows[i1] * a)
 
 
-def _resample_rows(rows: np.ndarray, pos: np.ndarray, log_domain: bool = False) -> np.ndarray:
-    """Rows (N, K) at fractional frame positions ``pos`` (linear, or in log for envelopes)."""
+def _resample_rows(rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows (N, K) linearly interpolated at fractional frame positions ``pos`` (M,) -> (M, K),
+    computed in blocks of frames so temporaries stay small."""
     n = len(rows)
-    i0 = np.clip(np.floor(pos).astype(int), 0, n - 1)
-    i1 = np.minimum(i0 + 1, n - 1)
-    a = (pos - i0).clip(0.0, 1.0)[:, None]
-    if log_domain:
-        lr = np.log(np.maximum(rows, 1e-30))  # once per input frame, not per output frame pair
-        return np.exp(lr[i0] * (1.0 - a) + lr[i1] * a)
-    return rows[i0] * (1.0 - a) + rows[i1] * a
+    out = np.empty((len(pos), rows.shape[1]), dtype=rows.dtype)
+    for s in range(0, len(pos), _BLOCK_FRAMES):
+        p = pos[s:s + _BLOCK_FRAMES]
+        i0 = np.clip(np.floor(p).astype(int), 0, n - 1)
+        i1 = np.minimum(i0 + 1, n - 1)
+        a = (p - i0).clip(0.0, 1.0)[:, None]
+        block = out[s:s + len(p)]
+        np.multiply(rows[i0], 1.0 - a, out=block)
+        block += rows[i1] * a
+    return out
 
 
 def _resample_f0(f0: np.ndarray, pos: np.ndarray) -> np.ndarray:
