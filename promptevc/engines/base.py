@@ -23,7 +23,6 @@ converter mixes down first). Engines do no file I/O on audio.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,6 @@ import numpy as np
 from promptevc.config import AudioConfig
 from promptevc.errors import ConfigError
 from promptevc.prompt.control import EMOTIONS, EmotionControl, unknown_emotion_warning
-
-log = logging.getLogger(__name__)
 
 # name -> "module:Class". Imported lazily so that `promptevc convert` with the prosody engine
 # never pays for torch or the neural model code.
@@ -130,9 +127,6 @@ class Engine:
         mono = x.ndim == 1
         x2 = x[:, None] if mono else x
         sr = self.audio.sample_rate if sample_rate is None else int(sample_rate)
-        warning = self.emotion_warning(control)
-        if warning:
-            log.warning("%s", warning)
         session = self.start(control, sample_rate=sr, num_channels=x2.shape[1], ref_wav=ref_wav, seed=seed)
         if session.identity:
             return x.copy()
