@@ -55,6 +55,7 @@ EMPHASIS_SIGMA_MS = 45.0  # width of the F0/level bump around a stressed syllabl
 MIN_SYLLABLE_MS = 120.0  # syllable nuclei are at least this far apart
 PEAK_PROMINENCE_DB = 3.0  # a nucleus rises this much above the dips around it
 LEVEL_WINDOW_MS = 25.0
+MIN_CHUNK_S = 0.05  # shorter chunks are only time-stretched and level-shifted
 _BLOCK_FRAMES = 1024  # frames per block when large (F, K) arrays are transformed
 _LEVEL_BINS = np.arange(-120.0, 20.0001, 0.25)  # frame-level histogram of pass 1 (dB)
 _LOG_F0_BINS = np.log(30.0) + np.arange(0.0, 60.0, 0.05) * math.log(2.0) / 12.0  # 0.05 st, 30 Hz-1 kHz
@@ -348,6 +349,11 @@ class ProsodySession(EngineSession):
         target_len = max(1, round(n_samples * plan.tempo))
         if self.identity:
             return x.copy()
+        if n_samples < int(MIN_CHUNK_S * sr):
+            # Too short for WORLD (a tail of a few ms): stretch in time and apply the level only.
+            src = np.linspace(0.0, n_samples - 1.0, target_len)
+            y = np.stack([np.interp(src, np.arange(n_samples), x[:, c]) for c in range(n_ch)], axis=1)
+            return (y * 10.0 ** (plan.energy_db / 20.0)).astype(np.float32)
         fp = eng.frame_period_ms
         mono = _mid(x)
         # Dual-mono files (identical channels) are converted once and copied.

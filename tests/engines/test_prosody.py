@@ -561,6 +561,13 @@ def test_native_rate_and_channels_round_trip(engine, sr, channels):
         assert ratio_db == pytest.approx(-6.0, abs=1.0)
 
 
+def test_tiny_chunk_is_stretched_not_analysed(engine):
+    session = engine.start(EmotionControl.from_label("sad", 1.0), sample_rate=SR, num_channels=2)
+    tail = np.full((400, 2), 0.01, dtype=np.float32)  # 25 ms: too short for WORLD
+    out = session.convert(tail)
+    assert out.shape == (round(400 * session.plan.tempo), 2) and np.all(np.isfinite(out))
+
+
 def test_dual_mono_stays_identical(engine, speech):
     out = engine.convert(np.stack([speech, speech], axis=1), EmotionControl.from_label("happy", 0.5), sample_rate=SR)
     assert np.array_equal(out[:, 0], out[:, 1])
