@@ -178,9 +178,8 @@ def _sad_pause_scale() -> float:
     return pause_stretch / artic
 
 
-
 # --------------------------------------------------------------------------------------------
-# Profiles
+# The plan and the profiles
 # --------------------------------------------------------------------------------------------
 
 # [JND] a change a listener hears: F0 level (st), tempo (ratio), level (dB).
@@ -373,7 +372,7 @@ EFFORT_DOWN = EmotionProfile(energy_db=-6.0, tilt_db=-3.0, breathiness_db=30.0, 
 
 
 # --------------------------------------------------------------------------------------------
-# The plan
+# Control -> plan
 # --------------------------------------------------------------------------------------------
 
 # Fields blended on a log scale (ratios) vs linearly (st, dB, cents).
