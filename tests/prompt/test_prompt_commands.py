@@ -123,10 +123,9 @@ def test_describe_shows_what_each_engine_does(parser, capsys):
 
 
 def test_convert_profile_option(parser, tmp_path, capsys):
-    import soundfile as sf
-
     import numpy as np
     import pyworld
+    import soundfile as sf
 
     from promptevc.utils.synth import synth_speech
 
