@@ -212,6 +212,23 @@ def test_new_emotion_profiles_move_the_cited_cues(emotion, expected):
         assert profile.jitter_cents == 0 and profile.tremor_cents == 0
 
 
+@pytest.mark.parametrize("emotion", EXTENDED_EMOTIONS)
+def test_new_emotions_move_the_measured_cues_in_the_cited_direction(engine, speech, emotion):
+    """On synthetic speech at intensity 1: F0 level, tempo and level move the way the profile
+    (and its citation) says, wherever the profile moves them by at least two JNDs."""
+    profile = PROFILES[emotion]
+    out = engine.convert(speech, EmotionControl.from_label(emotion, 1.0), sample_rate=SR)
+    ref = _resynth(engine, speech)
+    measured = {
+        "f0_shift_st": (f0_level_st(out) - f0_level_st(ref), profile.f0_shift_st, 1.0),
+        "tempo": (math.log(speech_span_s(out) / speech_span_s(ref)), math.log(profile.tempo), math.log(1.06)),
+        "energy_db": (voiced_rms_db(out) - voiced_rms_db(ref), profile.energy_db, 2.0),
+    }
+    for cue, (got, planned, two_jnd) in measured.items():
+        if abs(planned) >= two_jnd:
+            assert np.sign(got) == np.sign(planned) and abs(got) >= 0.5 * abs(planned), (emotion, cue, got, planned)
+
+
 def test_elation_is_stronger_than_happiness():
     e, h = PROFILES["elation"], PROFILES["happy"]
     assert e.f0_shift_st > h.f0_shift_st and e.f0_range_scale > h.f0_range_scale
