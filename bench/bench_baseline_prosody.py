@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import shutil
 import subprocess
@@ -114,6 +115,16 @@ def print_table(summary: dict, seconds: float, n_inputs: int) -> None:
         print(f"\n{summary['n_failed']} conversion(s) failed to evaluate: {summary['failed'][:3]}")
 
 
+def _headline(summary: dict) -> dict:
+    """Mean speaker similarity, WER and DNSMOS per emotion (the real-recording bounds)."""
+    out = {}
+    for emo, levels in summary["per_emotion_intensity"].items():
+        for level, agg in levels.items():
+            key = "source" if emo == "unspecified" else f"{emo}@{level}"
+            out[key] = {k: round(agg[k]["mean"], 3) for k in ("speaker_sim", "wer", "dnsmos_ovrl") if agg.get(k)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inputs", nargs="*", default=None, help="audio files or folders (default: synthesise)")
@@ -124,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-inputs", type=int, default=None, help="use only the first N inputs")
     parser.add_argument("--asr", action=argparse.BooleanOptionalAction, default=True, help="WER (pocketsphinx)")
     parser.add_argument("--dnsmos", action=argparse.BooleanOptionalAction, default=True, help="DNSMOS")
+    parser.add_argument("--profile", default="literature", help="prosody profile set: literature (default) or esd")
     args = parser.parse_args(argv)
 
     import torch
@@ -149,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             print("no input audio found", file=sys.stderr)
             return 2
         converter = Converter.load(engine="prosody")
+        if hasattr(converter.engine, "profile"):
+            converter.engine.profile = args.profile
         conditions = []  # (tag, prompt, emotion, intensity)
         if args.prompts:
             for i, prompt in enumerate(args.prompts):
@@ -183,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         options = EvalOptions(asr="pocketsphinx" if args.asr else None, dnsmos=args.dnsmos, progress=True)
         summary = evaluate(pairs, work / "eval", options)
         print_table(summary, time.perf_counter() - start, len(sources))
+        print(json.dumps({"bench": "baseline_prosody", "profile": args.profile, "inputs": len(sources),
+                          "per_emotion": _headline(summary)}))
         if args.asr and not texts:
             print("\n(WER is against the source's own recognition: no transcripts for these inputs)")
         if not tmp:

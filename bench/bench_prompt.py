@@ -71,7 +71,7 @@ def main() -> None:
                   f"first parse {med['first_parse']:.3f} s, whole process {med['process']:.2f} s")
 
         os.environ["PROMPTEVC_CACHE_DIR"] = cache_dir
-        from phrasings import PHRASINGS
+        from phrasings import PHRASINGS, PHRASINGS_EXTENDED
 
         from promptevc.prompt import templates as T
         from promptevc.prompt.control import EMOTIONS
@@ -93,6 +93,17 @@ def main() -> None:
         print(f"warm parse latency          : median {1000 * statistics.median(latencies):.1f} ms, "
               f"p90 {1000 * latencies[int(0.9 * len(latencies))]:.1f} ms over {len(latencies)} prompts")
         print(f"phrasing-set accuracy       : {correct / len(PHRASINGS):.3f} ({correct}/{len(PHRASINGS)})")
+        ext_ok, ext_lat = 0, []
+        for prompt, expected in PHRASINGS_EXTENDED:
+            t = time.perf_counter()
+            ext_ok += parser.parse(prompt).label == expected
+            ext_lat.append(time.perf_counter() - t)
+        print(f"extended set (issue 12)     : {ext_ok / len(PHRASINGS_EXTENDED):.3f} ({ext_ok}/{len(PHRASINGS_EXTENDED)}) "
+              f"by label; warm parse median {1000 * statistics.median(ext_lat):.1f} ms (includes the first "
+              "multilingual-encoder load)")
+        results = {"accuracy_esd_set": round(correct / len(PHRASINGS), 4),
+                   "accuracy_extended_set": round(ext_ok / len(PHRASINGS_EXTENDED), 4),
+                   "warm_parse_median_ms": round(1000 * statistics.median(latencies), 1)}
         rng = random.Random(0)
         for split in T.SPLITS:
             ok = 0
@@ -117,8 +128,10 @@ def main() -> None:
                     walls = [_cli_wall(["convert", str(wav), "--prompt", "slightly sad", "-o",
                                         str(Path(tmp) / f"out{i}.wav")], cache_dir) for i in range(args.repeats)]
                 print(f"convert CLI, cold, 3 s input: median {statistics.median(walls):.2f} s wall")
+                results["cold_convert_s"] = round(statistics.median(walls), 3)
             except (subprocess.CalledProcessError, ImportError) as err:
                 print(f"convert CLI, cold           : not measured ({err})")
+        print(json.dumps({"bench": "prompt", **results}))
 
 
 if __name__ == "__main__":

@@ -255,11 +255,13 @@ class Converter:
         device: str = "auto",
         audio: AudioConfig | None = None,
         policy: InputConfig | None = None,
+        profile: str | None = None,
     ) -> Converter:
         """Build a converter.
 
-        ``engine="prosody"`` (default) needs nothing else. ``engine="neural"`` needs ``model``: a
-        release folder or Hugging Face repo id; ``vocoder`` overrides the release's vocoder;
+        ``engine="prosody"`` (default) needs nothing else; ``profile`` picks its per-emotion
+        profile set (``literature``, the default, or ``esd``). ``engine="neural"`` needs ``model``:
+        a release folder or Hugging Face repo id; ``vocoder`` overrides the release's vocoder;
         ``device`` is a torch device or "auto".
         """
         for value, what in ((engine, "engine"), (model, "model"), (vocoder, "vocoder"), (device, "device")):
@@ -275,8 +277,11 @@ class Converter:
                 raise ConfigError(f"--model {model} needs --engine neural (the prosody engine has no model)")
             if vocoder is not None:
                 raise ConfigError(f"--vocoder {vocoder} needs --engine neural (the prosody engine has no vocoder)")
-            eng = load_engine("prosody", audio=audio, policy=policy)
+            kwargs = {} if profile is None else {"profile": _check_text(profile, "profile")}
+            eng = load_engine("prosody", audio=audio, policy=policy, **kwargs)
         else:
+            if profile is not None:
+                raise ConfigError(f"--profile {short(profile)} applies to the prosody engine, not --engine {engine}")
             if not model:
                 raise ConfigError(f"--engine {engine} needs --model RELEASE (a release folder or repo id)")
             try:
@@ -327,7 +332,12 @@ class Converter:
             raise PromptError("the prompt is empty; describe the emotion, e.g. --prompt \"slightly sad\"")
         else:
             raise PromptError("give a prompt (--prompt \"slightly sad\") or an emotion (--emotion sad)")
-        return ctrl.with_overrides(emotion=emotion, intensity=intensity)
+        ctrl = ctrl.with_overrides(emotion=emotion, intensity=intensity)
+        # An emotion this engine does not know (e.g. fear for the neural models): say what it renders.
+        note = self.engine.emotion_warning(ctrl)
+        if note and note not in ctrl.warnings:
+            ctrl.warnings.append(note)
+        return ctrl
 
     def _resolve_control(self, control: EmotionControl | None, prompt: str | None, emotion: str | None,
                          intensity: float | None) -> EmotionControl:
@@ -335,7 +345,10 @@ class Converter:
             if not isinstance(control, EmotionControl):
                 raise PromptError(f"control must be an EmotionControl, got {short(control)}")
             return control
-        return self.control(prompt, emotion=emotion, intensity=intensity)
+        ctrl = self.control(prompt, emotion=emotion, intensity=intensity)
+        for warning in ctrl.warnings:  # the CLI logs them itself: it passes a control
+            log.warning("%s", warning)
+        return ctrl
 
     # --------------------------------------------------------------------------------------------
     # Conversion

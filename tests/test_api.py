@@ -90,7 +90,7 @@ def test_emotion_without_prompt_and_missing_both():
     with pytest.raises(PromptError, match="outside"):
         conv.control(emotion="sad", intensity=1.5)
     with pytest.raises(PromptError, match="unknown emotion"):
-        conv.control(emotion="bored")
+        conv.control(emotion="sarcastic")  # "bored" is an emotion now (boredom)
 
 
 def test_load_errors():

@@ -175,7 +175,7 @@ def test_usage_errors(tmp_path, good, capsys):
              [good, other], "use --out-dir", [out])
     _run_bad(capsys, ["convert", str(good), "--emotion", "sad"], [good], "use -o OUT", [])
     _run_bad(capsys, ["convert", str(good), "-o", str(out)], [good], "give a prompt", [out])
-    _run_bad(capsys, ["convert", str(good), "-o", str(out), "--emotion", "bored"], [good], "unknown emotion", [out])
+    _run_bad(capsys, ["convert", str(good), "-o", str(out), "--emotion", "sarcastic"], [good], "unknown emotion", [out])
     _run_bad(capsys, ["convert", str(good), "-o", str(out), "--emotion", "sad", "--intensity", "2"],
              [good], "outside [0, 1]", [out])
     _run_bad(capsys, ["convert", str(good), "-o", str(out), "--emotion", "sad", "--model", "x"],

@@ -21,7 +21,8 @@ input's sample rate, channel count and sample format unless --sample-rate, --mon
 say otherwise. Every output path is checked before the first conversion: none may be an input,
 leave --out-dir or be shared by two inputs. Existing outputs are kept (skipped in a batch)
 unless --overwrite. The default engine (prosody) needs no model: it renders the emotion by
-changing pitch, tempo, loudness, spectral tilt and pauses. --engine neural --model RELEASE uses
+changing pitch, tempo, loudness, spectral tilt, pauses, voice quality and contour
+shape (--profile esd: ESD's own sad F0). --engine neural --model RELEASE uses
 a trained release (its output is resampled from the model's rate).
 Exit status: 0 when every input was converted or skipped, 1 when some failed, 2 on a usage error.
 """
@@ -44,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (one input only)")
     parser.add_argument("--out-dir", default=None, metavar="DIR", help="output folder (several inputs)")
     parser.add_argument(
-        "--emotion", default=None, help="neutral, angry, happy, sad or surprise (overrides the prompt's emotion)"
+        "--emotion", default=None,
+        help="neutral, angry, happy, sad or surprise; the prosody engine also fear, disgust, boredom, tenderness, "
+        "elation (overrides the prompt's emotion)"
     )
     parser.add_argument("--intensity", type=unit_float, default=None,
                         help="0..1 (overrides the prompt's intensity; 0 returns the input unchanged)")
@@ -60,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=seed_int, default=None,
                         help="random seed, 0..4294967295 (neural sampling; default 0)")
+    # --profile (prosody engine): which per-emotion profile set; see promptevc/engines/profiles.py.
+    parser.add_argument(
+        "--profile", choices=("literature", "esd"), default=None,
+        help="prosody engine profile set: 'literature' (default; sad lowers F0, as the cross-corpus studies "
+        "report) or 'esd' (ESD's own statistics: sad raises F0 slightly)",
+    )
     parser.add_argument(
         "--max-seconds", type=positive_float, default=None, help="refuse inputs longer than this (default 600)"
     )
@@ -86,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
             choose_subtype(fmt, args.subtype, None)
     policy = InputConfig() if args.max_seconds is None else InputConfig(max_seconds=args.max_seconds)
     converter = Converter.load(
-        engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy
+        engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy,
+        profile=args.profile,
     )
     control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity)
     log.info("prompt understood as: %s", control.summary())

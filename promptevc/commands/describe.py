@@ -23,7 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", action=argparse.BooleanOptionalAction, default=False,
         help="print JSON with keys emotion, probs, intensity, hints (warnings go to stderr)",
     )
-    parser.add_argument("--emotion", default=None, help="override the emotion (neutral, angry, happy, sad, surprise)")
+    parser.add_argument(
+        "--emotion", default=None,
+        help="override the emotion (neutral, angry, happy, sad, surprise, fear, disgust, boredom, tenderness, elation)",
+    )
+    parser.add_argument(
+        "--profile", choices=("literature", "esd"), default="literature",
+        help="prosody profile set used for the plan shown (default: literature)",
+    )
     parser.add_argument("--intensity", type=float, default=None, help="override the intensity, 0..1")
     parser.add_argument(
         "--encoder", default=None,
@@ -49,6 +56,26 @@ def run(args: argparse.Namespace) -> int:
         print("           (--emotion/--intensity overrides applied)")
     for note in notes:
         print(f"  - {note}")
+    for line in engine_lines(control, args.profile):
+        print(line)
     for warning in control.warnings:
         print(f"warning: {warning}")
     return 0
+
+
+def engine_lines(control, profile: str = "literature") -> list[str]:
+    """What each engine does with ``control``: the prosody plan, and the ESD mixture the neural
+    models receive (with the nearest-emotion note when the prompt names an emotion outside ESD)."""
+    from promptevc.engines.profiles import plan_from_control
+    from promptevc.prompt.control import EMOTIONS, unknown_emotion_warning
+
+    plan = plan_from_control(control, profile)
+    prosody = "unchanged (identity plan)" if plan.is_identity() else plan.summary()
+    mix = ", ".join(f"{e} {control.probs[e]:.2f}" for e in sorted(EMOTIONS, key=lambda e: -control.probs[e])
+                    if control.probs[e] >= 0.05)
+    lines = [f"prosody engine ({control.label}, {profile} profile): {prosody}",
+             f"neural engine (ESD's five): {mix}"]
+    warning = unknown_emotion_warning(control, "neural")
+    if warning:
+        lines.append(f"  note: {warning}")
+    return lines

@@ -122,11 +122,19 @@ class ConversionService:
     ) -> str:
         """The parse of ``prompt`` as one line, e.g. ``sad, intensity 0.30 (...)``; errors as text."""
         try:
-            return self._control(prompt, intensity_from_prompt, intensity, engine, model).summary()
+            control = self._control(prompt, intensity_from_prompt, intensity, engine, model)
+            return "\n".join([control.summary(), *(f"Warning: {w}" for w in self.warnings(control, engine, model))])
         except PromptError as err:
             return f"Cannot read the prompt: {err}"
         except PromptEVCError as err:  # e.g. the neural release failed to load
             return f"Error: {err}"
+
+    def warnings(self, control: Any, engine: str, model: str | None) -> list[str]:
+        """The parser's warnings and the engine's (an emotion it does not know), one line each."""
+        lines = list(control.warnings)
+        eng = getattr(self.converter(engine, model), "engine", None)
+        warning = eng.emotion_warning(control) if hasattr(eng, "emotion_warning") else None
+        return lines + ([warning] if warning and warning not in lines else [])
 
     def _control(self, prompt: str, intensity_from_prompt: bool, intensity: float | None,
                  engine: str, model: str | None) -> Any:
@@ -193,6 +201,9 @@ class ConversionService:
                                  "recording; try a shorter one", ok=False)
         seconds = len(out) / out_sr
         message = f"Converted {len(wav) / sr:.2f} s of audio with the {engine} engine ({seconds:.2f} s out)."
+        warnings = self.warnings(control, engine, model)
+        if warnings:
+            message += "".join(f"\n\n**Warning:** {w}" for w in warnings)
         return ConvertResult((int(out_sr), to_int16(out)), plot, parse, message, ok=True)
 
     def _plot(self, before: np.ndarray, before_sr: int, after: np.ndarray, after_sr: int, title: str) -> str:

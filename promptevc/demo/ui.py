@@ -91,6 +91,12 @@ def _convert_tab(service: ConversionService) -> None:
         on_convert, [audio_in, prompt, from_prompt, intensity, engine, model, seed],
         [audio_out, plot, parse, status], concurrency_limit=1,
     )
+    # A result belongs to the inputs it was made from: any change clears it (and says so).
+    stale = "*Inputs changed: press Convert for a new result.*"
+    for trigger in (audio_in.change, prompt.change, from_prompt.change, intensity.release, engine.change,
+                    model.change, seed.change):
+        trigger(lambda: (None, None, stale), None, [audio_out, plot, status], queue=False, show_progress="hidden",
+                api_visibility="private")
 
 
 # ----------------------------------------------------------------------------- listening tab

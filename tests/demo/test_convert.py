@@ -202,3 +202,49 @@ def test_demo_removes_its_files_on_sigterm_and_sigint(tmp_path, signame):
         proc.kill()
     assert proc.returncode in (130, 143), proc.stderr.read()
     assert not os.path.exists(work)
+
+
+class _ParsingConverter:
+    """The real prompt parser and an engine, with an identity conversion."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def describe(self, prompt):
+        from promptevc.prompt.parser import get_parser
+
+        return get_parser().parse(prompt)
+
+    def convert(self, wav, sample_rate, prompt=None, emotion=None, intensity=None, seed=None):
+        return np.asarray(wav, dtype=np.float32), sample_rate
+
+
+def test_parser_and_engine_warnings_are_shown(tmp_path, speech_file):
+    from promptevc.engines.base import Engine
+    from promptevc.engines.prosody import ProsodyEngine
+
+    service = ConversionService(work_dir=tmp_path, loader=lambda *a: _ParsingConverter(ProsodyEngine()))
+    assert "Warning: no emotion found" in service.describe("read this sentence", True, None)
+    result = service.convert(str(speech_file), "read this sentence")
+    assert result.ok and "**Warning:** no emotion found" in result.message
+    assert "Warning" not in service.describe("nervous", True, None)  # the prosody engine knows fear
+    # An engine that knows ESD's five only says which emotion it renders instead.
+    five = type("NeuralLike", (Engine,), {"name": "neural"})()
+    service = ConversionService(work_dir=tmp_path / "b", loader=lambda *a: _ParsingConverter(five))
+    text = service.describe("nervous", True, None)
+    assert text.startswith("fear") and "Warning: the neural engine has no 'fear' emotion" in text
+    assert "nearest, surprise" in service.convert(str(speech_file), "nervous").message
+
+
+def test_changing_an_input_clears_the_stale_result(tmp_path, fake_loader):
+    from promptevc.demo.ui import build_demo
+
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader))
+    ids = {getattr(b, "elem_id", None): i for i, b in demo.blocks.items()}
+    clears = {
+        (t[0], t[1]) for dep in demo.config["dependencies"] if ids["output_audio"] in dep["outputs"]
+        and ids["convert_button"] not in [t[0] for t in dep["targets"]] for t in dep["targets"]
+    }
+    for elem, event in (("input_audio", "change"), ("prompt", "change"), ("engine", "change"),
+                        ("intensity", "release"), ("from_prompt", "change")):
+        assert (ids[elem], event) in clears, elem

@@ -13,7 +13,8 @@ from promptevc.data.kaldi import read_scp, write_scp
 def test_describe_json(parser, capsys):
     assert main(["describe", "slightly sad, a bit faster", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"emotion", "probs", "intensity", "hints"}
+    assert set(out) == {"emotion", "probs", "label", "extended", "intensity", "hints"}
+    assert set(out["hints"]) == {"tempo", "pitch", "volume", "effort"}
     assert out["emotion"] == "sad" and out["intensity"] < 0.5
     assert out["hints"]["tempo"] > 0
     assert abs(sum(out["probs"].values()) - 1) < 1e-3
@@ -108,3 +109,41 @@ def test_make_prompts_bad_input(tmp_path, capsys, setup, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (data / "utt2prompt").exists()
+
+
+def test_describe_shows_what_each_engine_does(parser, capsys):
+    assert main(["describe", "nervous"]) == 0
+    out = capsys.readouterr().out
+    assert "parsed as: fear" in out and "prosody engine (fear, literature profile): F0 +" in out
+    assert "neural engine (ESD's five): surprise 0.60, sad 0.40" in out and "nearest, surprise" in out
+    assert main(["describe", "very sad", "--profile", "esd"]) == 0
+    assert "esd profile): F0 +" in capsys.readouterr().out  # ESD's sad raises F0
+    assert main(["describe", "very sad"]) == 0
+    assert "literature profile): F0 -" in capsys.readouterr().out
+
+
+def test_convert_profile_option(parser, tmp_path, capsys):
+    import numpy as np
+    import pyworld
+    import soundfile as sf
+
+    from promptevc.utils.synth import synth_speech
+
+    def f0_level_st(wav):
+        f0, _ = pyworld.dio(np.ascontiguousarray(wav, dtype=np.float64), 16000, f0_floor=60, f0_ceil=700)
+        return float(np.median(12 * np.log2(f0[f0 > 0])))
+
+    src = tmp_path / "in.wav"
+    sf.write(src, synth_speech(140.0, 1.5, 16000, seed=2), 16000)
+    levels = {}
+    for profile in ("literature", "esd"):
+        out = tmp_path / f"{profile}.wav"
+        assert main(["convert", str(src), "-o", str(out), "--emotion", "sad", "--intensity", "1",
+                     "--profile", profile]) == 0
+        wav, _ = sf.read(out, dtype="float32")
+        levels[profile] = f0_level_st(wav)
+    assert levels["esd"] - levels["literature"] > 1.5  # +0.86 st vs -1.5 st at intensity 1
+    code = main(["convert", str(src), "-o", str(tmp_path / "x.wav"), "--emotion", "sad", "--engine", "neural",
+                 "--model", str(tmp_path), "--profile", "esd"])
+    assert code == 2 and not (tmp_path / "x.wav").exists()
+    assert "Traceback" not in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from phrasings import PHRASINGS
@@ -217,3 +219,139 @@ def test_shipped_anchor_embeddings_are_current(parser, encoder, tmp_path):
         assert fresh.cache_hit and fresh.cache_path().exists()
     finally:
         _MEMORY_CACHE[parser.cache_key] = saved
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 12: emotions beyond ESD's five, other languages, emoji, degree ladders, audibility
+# --------------------------------------------------------------------------------------------
+
+
+def test_extended_phrasing_set_accuracy_and_no_confident_wrong_reading(parser):
+    from phrasings import PHRASINGS_EXTENDED
+
+    from promptevc.prompt.control import ALL_EMOTIONS, EXTENDED_EMOTIONS, project_to_esd
+
+    assert len(PHRASINGS_EXTENDED) >= 100
+    prompts = [p for p, _ in PHRASINGS + PHRASINGS_EXTENDED]
+    assert len(set(prompts)) == len(prompts), "duplicate phrasings"
+    for label in EXTENDED_EMOTIONS:
+        assert sum(e == label for _, e in PHRASINGS_EXTENDED) >= 8, label
+    failures, confident_wrong = [], []
+    for prompt, expected in PHRASINGS_EXTENDED:
+        assert expected in ALL_EMOTIONS
+        control = parser.parse(prompt)
+        if control.label != expected:
+            failures.append(f"{prompt!r}: expected {expected}, got {control.summary()}")
+            if expected in EXTENDED_EMOTIONS and max(control.extended.values()) >= 0.6:
+                confident_wrong.append(prompt)
+        # Engines that know only ESD's five get the documented projection.
+        projected = project_to_esd(control.extended)
+        assert all(abs(projected[e] - control.probs[e]) < 1e-9 for e in projected)
+    accuracy = 1 - len(failures) / len(PHRASINGS_EXTENDED)
+    print(f"\nextended phrasing accuracy {accuracy:.3f} ({len(PHRASINGS_EXTENDED) - len(failures)}/"
+          f"{len(PHRASINGS_EXTENDED)})")
+    assert accuracy >= 0.90, "\n".join(failures)
+    assert not confident_wrong, confident_wrong
+
+
+@pytest.mark.parametrize("prompt, nearest", [("nervous", "surprise"), ("scared", "surprise"),
+                                             ("tired and drained", "neutral"), ("gutted", "sad"),
+                                             ("disgusted", "angry"), ("tender", "happy"), ("ecstatic", "happy")])
+def test_out_of_set_emotions_project_onto_their_documented_nearest(parser, prompt, nearest):
+    control = parser.parse(prompt)
+    assert control.emotion == nearest, control.summary()
+    assert control.probs["angry"] < 0.5 or nearest == "angry"  # "nervous" is no longer angry
+
+
+@pytest.mark.parametrize(
+    "ladder",
+    [("happy-ish", "happy", "very happy"), ("sad-ish", "sad", "extremely sad"),
+     ("slightly scared", "scared", "extremely scared"), ("a bit disgusted", "disgusted", "utterly disgusted"),
+     ("slightly bored", "bored", "extremely bored"), ("a little tender", "tender", "very tender"),
+     ("slightly excited", "excited", "incredibly excited"), ("有点难过", "难过", "非常难过", "极其难过"),
+     ("稍微开心", "开心", "非常开心"), ("有点生气", "生气", "极其生气"), ("😢", "😢😢"),
+     ("a bit annoyed", "annoyed", "angry", "furious"), ("mildly irritated", "irritated", "very irritated")],
+)
+def test_degree_ladders_are_monotonic(parser, ladder):
+    controls = [parser.parse(p) for p in ladder]
+    assert len({c.label for c in controls}) == 1, [c.summary() for c in controls]
+    values = [c.intensity for c in controls]
+    assert all(b > a for a, b in zip(values, values[1:], strict=False)), list(zip(ladder, values, strict=True))
+
+
+def test_every_non_neutral_prompt_is_planned_beyond_a_jnd(parser):
+    """The audibility floor over both written sets: every prompt read as non-neutral moves F0,
+    tempo or level by at least one just-noticeable difference (0.5 st, 3 %, 1 dB)."""
+    from phrasings import PHRASINGS_EXTENDED
+
+    from promptevc.engines.profiles import ProsodyPlan, plan_from_control
+
+    inaudible = []
+    for prompt, _ in PHRASINGS + PHRASINGS_EXTENDED:
+        control = parser.parse(prompt)
+        if control.label == "neutral" or control.extended["neutral"] > 0.9:
+            continue
+        emotional = dataclasses.replace(control, hints=type(control.hints)())
+        plan: ProsodyPlan = plan_from_control(emotional)
+        if plan.jnd_size() < 1.0:
+            inaudible.append((prompt, control.summary(), plan.summary()))
+    assert not inaudible, inaudible
+
+
+def test_shout_scream_and_whisper(parser):
+    from promptevc.engines.profiles import plan_from_control
+
+    plain, scream = parser.parse("angrily"), parser.parse("scream it angrily")
+    assert scream.emotion == "angry" and scream.hints.effort > 0
+    assert plan_from_control(scream).energy_db > plan_from_control(plain).energy_db + 2
+    assert plan_from_control(scream).tilt_db > plan_from_control(plain).tilt_db
+    for prompt in ("shout it", "yelling", "at the top of your lungs"):
+        assert parser.parse(prompt).hints.effort > 0, prompt
+    whisper = parser.parse("whisper it sadly")
+    assert whisper.emotion == "sad" and whisper.hints.effort < 0
+    plan = plan_from_control(whisper)
+    assert plan.energy_db < plan_from_control(parser.parse("sadly")).energy_db - 2 and plan.breathiness_db > 15
+
+
+def test_negation_and_requests(parser):
+    for prompt in ("anything but happy", "not sad at all", "anything but angry"):
+        control = parser.parse(prompt)
+        assert control.emotion == "neutral", (prompt, control.summary())
+    request = parser.parse("could you make this sound like the speaker just got some terrible news?")
+    assert request.emotion == "sad" and not request.warnings
+
+
+def test_mandarin_prompts(parser):
+    control, notes = parser.explain("有点难过，慢一点")
+    assert control.emotion == "sad" and control.hints.tempo < 0 and not control.warnings
+    assert parser.parse("一点也不难过").emotion == "neutral"
+    assert parser.parse("开心，但是有点惊讶").probs["surprise"] > 0.1
+
+
+def test_other_languages_are_read_or_answered_with_one_warning(parser, monkeypatch):
+    from promptevc.prompt import parser as parser_module
+
+    sad = parser.parse("très triste")
+    assert sad.emotion == "sad" and sad.intensity > parser.parse("triste").intensity
+    assert parser.parse("un peu triste").intensity < parser.parse("triste").intensity
+    nothing = parser.parse("bonjour tout le monde")
+    assert nothing.emotion == "neutral" and len(nothing.warnings) == 1
+    # Without the multilingual encoder installed: one clear warning, neutral.
+    monkeypatch.setattr(parser_module, "multilingual_encoder", lambda: None)
+    control = parser.parse("triste")
+    assert control.emotion == "neutral" and len(control.warnings) == 1
+    assert "not in English" in control.warnings[0] and "pip install" in control.warnings[0]
+    # English is never sent to the multilingual path.
+    assert parser.parse("slightly sad").emotion == "sad"
+
+
+def test_extended_labels_through_overrides_and_from_label():
+    from promptevc.prompt.control import EmotionControl, normalise_label
+
+    control = EmotionControl.from_label("happy", 0.5).with_overrides(emotion="scared")
+    assert control.label == "fear" and control.emotion == "surprise"
+    assert control.vector() == [control.probs[e] for e in EMOTIONS] and abs(sum(control.vector()) - 1) < 1e-9
+    with pytest.raises(PromptError):
+        normalise_label("fear")  # data preparation stays on ESD's five
+    legacy = EmotionControl(probs={"sad": 0.7, "angry": 0.3}, intensity=0.4)  # the neural engine's way
+    assert legacy.emotion == "sad" and legacy.label == "sad" and legacy.extended["angry"] == pytest.approx(0.3)
