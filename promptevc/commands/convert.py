@@ -19,7 +19,10 @@ INPUT may be audio files, folders (searched recursively for .wav/.flac/.ogg/.mp3
 wav.scp (outputs named UTT.wav). One input takes -o OUT; several need --out-dir DIR. Existing
 outputs are kept (skipped in a batch) unless --overwrite; an output may never replace its input.
 The default engine (prosody) needs no model: it renders the emotion by changing pitch, tempo,
-loudness, spectral tilt and pauses. --engine neural --model RELEASE uses a trained release.
+loudness, spectral tilt and pauses. --engine neural --model RELEASE uses a trained release: the
+model itself reads the prompt (--control learned), or a reference recording (--ref REF.wav,
+without a prompt) gives the emotion; --ref with a prompt or --emotion is an error. The neural
+engine runs on torch's CPU threads (all cores by default; set --threads N or OMP_NUM_THREADS).
 Exit status: 0 when every input was converted or skipped, 1 when some failed, 2 on a usage error.
 """
 
@@ -50,7 +53,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("prosody", "neural"), default="prosody", help="conversion engine")
     parser.add_argument("--model", default=None, metavar="RELEASE", help="release folder or repo id (neural)")
     parser.add_argument("--vocoder", default=None, metavar="NAME", help="vocoder folder or repo id (neural)")
-    parser.add_argument("--ref", default=None, metavar="REF.wav", help="emotion reference recording (neural)")
+    parser.add_argument(
+        "--ref", default=None, metavar="REF.wav",
+        help="emotion reference recording (neural): replaces the prompt; embedding, emotion mixture and "
+             "intensity come from the release's evaluator; --intensity sets the strength instead",
+    )
+    parser.add_argument(
+        "--control", choices=("learned", "parser"), default=None,
+        help="neural only: who reads the prompt. learned (default): the trained model (emotion descriptor and "
+             "prompt mapper); parser: the zero-shot parser, for comparison. With --emotion, the emotion replaces "
+             "the prompt's emotion everywhere (mixture and embedding: --prompt \"very happy\" --emotion sad "
+             "renders \"very sad\"); the prompt keeps setting the intensity (unless --intensity) and the "
+             "tempo/pitch/volume hints, which are always read by the parser",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="neural only: torch CPU threads (default: torch's default, all cores; OMP_NUM_THREADS also works)",
+    )
     add_device_argument(parser)
     parser.add_argument(
         "--overwrite", action=argparse.BooleanOptionalAction, default=False, help="replace existing outputs"
@@ -113,15 +132,37 @@ def _same_file(a: str | Path, b: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     from promptevc.api import Converter
     from promptevc.config import InputConfig
-    from promptevc.errors import PromptEVCError
+    from promptevc.errors import ConfigError, PromptEVCError
 
     jobs = collect_jobs(args.inputs, args.output, args.out_dir)
     policy = InputConfig() if args.max_seconds is None else InputConfig(max_seconds=args.max_seconds)
+    if args.engine != "neural":
+        for flag, value in (("--control", args.control), ("--threads", args.threads)):
+            if value is not None:
+                raise ConfigError(f"{flag} is an option of the neural engine; add --engine neural --model RELEASE")
     converter = Converter.load(
         engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy
     )
-    control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity)
-    log.info("prompt understood as: %s", control.summary())
+    if args.engine == "neural":
+        converter.engine.set_control_mode(args.control or "learned")
+        if args.threads is not None:
+            import torch
+
+            if args.threads < 1:
+                raise ConfigError(f"--threads {args.threads}: need at least 1")
+            torch.set_num_threads(args.threads)
+    if args.engine == "neural" and args.ref is not None and args.prompt is None and args.emotion is None:
+        # --ref alone: the reference gives the emotion (the engine reads it); only --intensity may be set.
+        from promptevc.prompt.control import EmotionControl
+
+        control = EmotionControl.from_label("neutral").with_overrides(intensity=args.intensity)
+    else:
+        control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity)
+    if args.engine == "neural" and converter.engine.control_mode == "learned":
+        log.info("parser's reading (the neural engine takes only its hints; the model reads the prompt): %s",
+                 control.summary())
+    else:
+        log.info("prompt understood as: %s", control.summary())
     for warning in control.warnings:
         log.warning("%s", warning)
 

@@ -52,6 +52,10 @@ class EmotionControl:
     hints: ProsodyHints = dataclasses.field(default_factory=ProsodyHints)
     prompt: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: What was set explicitly by :meth:`with_overrides` (``--emotion`` / ``--intensity``), kept
+    #: so that an engine whose model reads the prompt itself (neural) knows which values to keep.
+    emotion_override: str | None = None
+    intensity_override: float | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.probs) - set(EMOTIONS)
@@ -83,11 +87,13 @@ class EmotionControl:
         """Copy with ``--emotion`` / ``--intensity`` applied (they win over the prompt)."""
         out = dataclasses.replace(self, hints=dataclasses.replace(self.hints), warnings=list(self.warnings))
         if emotion is not None:
-            out.probs = {e: float(e == normalise_label(emotion)) for e in EMOTIONS}
+            out.emotion_override = normalise_label(emotion)
+            out.probs = {e: float(e == out.emotion_override) for e in EMOTIONS}
         if intensity is not None:
             if not 0.0 <= float(intensity) <= 1.0:
                 raise PromptError(f"intensity {intensity} is outside [0, 1]")
             out.intensity = float(intensity)
+            out.intensity_override = float(intensity)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -82,12 +82,19 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
 
 
 def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
+    from promptevc.config import AudioConfig
     from promptevc.engines.neural import NeuralEngine
+    from promptevc.models.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator, write_hifigan_release
     from promptevc.prompt.control import EmotionControl
 
     release, _ = _make_release(tiny_cfg("audio.n_mels=40"), tiny_text_encoder, tmp_path / "a")
+    vocoder = write_hifigan_release(tmp_path / "voc80", HiFiGANGenerator(HiFiGANConfig(
+        resblock="2", upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8], upsample_initial_channel=8,
+        resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 2]]), n_mels=80), AudioConfig())
     with pytest.raises(ModelLoadError, match="n_mels 40 vs 80"):  # vocoder's AudioConfig differs
-        NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+        NeuralEngine.load(str(release), vocoder=str(vocoder), device="cpu")
+    # Griffin-Lim has no weights: it follows the release's AudioConfig
+    assert NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu").vocoder.audio_config.n_mels == 40
     release, _ = _make_release(tiny_cfg("model.speaker.in_dim=256"), tiny_text_encoder, tmp_path / "b")
     with pytest.raises(ModelLoadError, match="no usable vocoder.*griffin-lim"):
         NeuralEngine.load(str(release), vocoder=str(tmp_path / "no-such-vocoder"), device="cpu")
@@ -174,7 +181,11 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
     assert (release / "evaluator" / "model.safetensors").is_file()
     wavs = sorted((data.parent / "wavs").glob("*.wav"))
     out = tmp_path / "ref.wav"
-    assert main(["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
-                 "--prompt", "happy", "--ref", str(wavs[-1]), "-o", str(out)]) == 0
+    base = ["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
+            "--ref", str(wavs[-1]), "-o", str(out)]
+    assert main(base) == 0  # --ref alone: the emotion comes from the reference
     wav, _ = sf.read(out)
     assert np.isfinite(wav).all() and len(wav) > 1000
+    out.unlink()
+    assert main([*base, "--prompt", "happy"]) == 2  # two sources of emotion: refused, nothing written
+    assert not out.exists()
