@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from neural_corpus import make_random_release
 
 from promptevc.errors import ModelLoadError
