@@ -223,6 +223,8 @@ class NeuralEngine(Engine):
         self.reference_intensity = reference
         self.reader = PromptReader(model)
         self.f0_method = str(meta.get("f0_method") or NEURAL_F0_METHOD)
+        #: Drop the frozen text encoder from memory once a session's prompt is read (peak RSS).
+        self.release_text_encoder = True
         self._evaluator = None
         self.control_mode = "learned"
         self.set_control_mode(control_mode)
@@ -428,6 +430,10 @@ class NeuralEngine(Engine):
             raise ConfigError(f"the neural engine converts mono; got {num_channels} channels (mix down first)")
         cond, emb = self.plan(control, ref_wav=ref_wav, seed=seed)
         log.info("neural control: %s", cond.summary())
+        if self.release_text_encoder and self.model.descriptor.release_encoder():
+            # The prompt has been read (its features are cached): the frozen text encoder (RoBERTa-base:
+            # ~0.5 GB) leaves memory before the chunks are converted; a new prompt loads it again.
+            log.debug("released the frozen text encoder until the next new prompt")
         return NeuralSession(self, cond, emb)
 
     def _acoustic(self, items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], conds: Sequence[Conditioning],

@@ -179,3 +179,18 @@ def test_convert_options_of_the_neural_engine(speech_file, tmp_path, capsys):
     out = tmp_path / "o.wav"
     assert main(["convert", str(speech_file), "-o", str(out), "--prompt", "sad", "--control", "parser"]) == 2
     assert "--engine neural" in capsys.readouterr().err and not out.exists()
+
+
+def test_text_encoder_leaves_memory_after_the_prompt_and_comes_back(random_engine):
+    engine = random_engine
+    before = engine.model.descriptor(["very sad"])["e_txt"]
+    engine.start(EmotionControl.from_label("happy", prompt="very happy"), sample_rate=16000)
+    assert engine.model.descriptor._frozen_encoder is None  # released once the prompt was read
+    assert engine.reader.read("very happy")  # cached: no reload needed
+    assert engine.model.descriptor._frozen_encoder is None
+    again = engine.model.descriptor(["very sad"])["e_txt"]  # cached features, no reload either
+    assert torch.equal(before, again)
+    engine.model.descriptor._cache.clear()
+    fresh = engine.model.descriptor(["very sad"])["e_txt"]  # a new prompt: reloaded from cfg.encoder
+    assert engine.model.descriptor._frozen_encoder is not None
+    torch.testing.assert_close(before, fresh)
