@@ -88,26 +88,39 @@ def build_neural(vocoder_name: str):
     model = build_model(cfg, text_encoder=(tokenizer, text_encoder)).eval().requires_grad_(False)
     content = ContentConfig(type="hubert", layer=6, k=100)
     units = UnitExtractor(content, torch.randn(100, 768), audio=cfg.audio)
-    units.encoder._model = HubertModel(HubertConfig(num_hidden_layers=content.layer)).eval().requires_grad_(False)
+    encoder = units.encoder
+
+    def load_hubert():  # lazily on first use, as ContentEncoder loads the real weights
+        if encoder._model is None:
+            encoder._model = HubertModel(HubertConfig(num_hidden_layers=content.layer)).eval().requires_grad_(False)
+        return encoder._model
+
+    encoder._load_hubert = load_hubert
     vocoder = build_vocoder(vocoder_name, cfg.audio)
     return NeuralEngine(model, units, SpeakerBackbone("ge2e"), vocoder, {"evaluator": None}, ROOT, "cpu")
 
 
-def copy_source_rhythm(engine, wav) -> None:
+def copy_source_rhythm(engine) -> None:
     """Random weights predict arbitrary durations (outputs several times longer or shorter than the
     input); a trained model stays near the source's rhythm. The duration predictor still runs in
     full, but its output is replaced by the source's own run lengths, so the output has the
     input's length and the timings are those of a realistic conversion."""
     import torch
 
-    _, runs = engine.chunk_units(wav)
-    target = torch.log1p(torch.from_numpy(runs).float())
-    predictor = engine.model.duration
+    last: dict = {}
+    real_units, predictor = engine.chunk_units, engine.model.duration
     real_forward = predictor.forward
 
+    def chunk_units(chunk):  # remember the run lengths of the chunk being converted
+        ids, runs = real_units(chunk)
+        last["runs"] = runs
+        return ids, runs
+
     def forward(h, mask, cond):
+        target = torch.log1p(torch.from_numpy(last["runs"]).float())
         return real_forward(h, mask, cond) * 0 + target[None, : h.shape[1]].to(h)
 
+    engine.chunk_units = chunk_units
     predictor.forward = forward
 
 
@@ -143,7 +156,7 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
         engine = build_neural("speecht5" if kind == "neural+speecht5" else args.fast_vocoder)
         sr = engine.audio.sample_rate
         wav = synth_speech(150.0, args.seconds, sample_rate=sr, seed=1)
-        copy_source_rhythm(engine, wav)
+        copy_source_rhythm(engine)
 
         def convert():
             with torch.inference_mode():
