@@ -233,7 +233,7 @@ class NeuralEngine(Engine):
     @classmethod
     def load(cls, model: str | None = None, *, vocoder: str | None = None, device: str = "auto",
              audio: AudioConfig | None = None, revision: str | None = None, control_mode: str = "learned",
-             threads: int | None = None, **_: Any) -> NeuralEngine:
+             threads: int | None = None, keep_text_encoder: bool = False, **_: Any) -> NeuralEngine:
         """Load a release (local folder or Hugging Face repo id) and its vocoder.
 
         ``vocoder``: name or path for :func:`promptevc.models.vocoder.load_vocoder` (default: a
@@ -241,6 +241,9 @@ class NeuralEngine(Engine):
         release's AudioConfig). ``audio``: when given, must equal the release's AudioConfig.
         ``control_mode``: "learned" (default) or "parser" (see the module docstring).
         ``threads``: torch intra-op threads (None = torch's default, all cores).
+        ``keep_text_encoder``: keep the frozen text encoder in memory between prompts (a server
+        reading many prompts); by default it is released once a session's prompt is read and
+        loaded again for the next new prompt.
         """
         import torch
 
@@ -280,8 +283,10 @@ class NeuralEngine(Engine):
 
         speaker = SpeakerBackbone(release.meta.get("speaker_backbone", cfg.model.speaker.backbone), device=device)
         voc = cls._load_vocoder(vocoder or cls._default_vocoder(release.meta, cfg.audio), cfg.audio, device)
-        return cls(net, units, speaker, voc, release.meta, release.path, device, reference=reference,
-                   control_mode=control_mode)
+        engine = cls(net, units, speaker, voc, release.meta, release.path, device, reference=reference,
+                     control_mode=control_mode)
+        engine.release_text_encoder = not keep_text_encoder
+        return engine
 
     @staticmethod
     def _default_vocoder(meta: dict[str, Any], audio: AudioConfig) -> str:
@@ -519,8 +524,8 @@ class SourceAnalysis:
     """Pass 1 over a whole input in bounded memory: speaker embedding and :class:`ProsodyStats`.
 
     Samples are gathered into windows of :data:`ANALYSIS_WINDOW_SECONDS`; each window is tracked
-    (F0, energy) and embedded (speaker backbone), and only the statistics and the duration-weighted
-    embedding sum are kept. An input shorter than a window is analysed in one piece, exactly as
+    (F0, energy) and embedded (speaker backbone), and only the statistics and the embedding sum
+    weighted by voiced frames are kept. An input shorter than a window is analysed in one piece, exactly as
     the training features were.
     """
 
@@ -555,17 +560,21 @@ class SourceAnalysis:
         self._buf, self._buffered = [], 0
         f0, _ = extract_f0(wav, self.engine.audio, method=self.engine.f0_method)
         self.stats.add(f0, extract_energy(wav, self.engine.audio))
-        if len(wav) >= int(0.1 * self.engine.audio.sample_rate) or self._emb_sum is None:
+        # The speaker embedding averages windows by their amount of voiced speech; a window without
+        # any (a long pause, noise) does not vote, unless nothing else has been seen yet.
+        weight = float((f0 > 0).sum())
+        if weight > 0 or self._emb_sum is None:
             emb = self.engine.speaker.embed(self.engine._to_content_rate(wav)).astype(np.float64)
-            self._emb_sum = emb * len(wav) if self._emb_sum is None else self._emb_sum + emb * len(wav)
-            self._emb_weight += len(wav)
+            weight = max(weight, 1e-3)
+            self._emb_sum = emb * weight if self._emb_sum is None else self._emb_sum + emb * weight
+            self._emb_weight += weight
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, int]:
         """-> (speaker embedding (D,) unit norm, speaker statistics (3,), voiced frames)."""
         self._flush()
         if self._emb_sum is None:
             raise PromptError("the neural engine got no audio to analyse (observe was never called with samples)")
-        emb = self._emb_sum / max(self._emb_weight, 1.0)
+        emb = self._emb_sum / max(self._emb_weight, 1e-3)
         emb = (emb / max(float(np.linalg.norm(emb)), 1e-12)).astype(np.float32)
         n_voiced = self.stats.n_voiced
         stats = self.engine.speaker_statistics(self.stats.result(), n_voiced, emb)
