@@ -315,10 +315,13 @@ class Converter:
         *,
         emotion: str | None = None,
         intensity: float | None = None,
+        reference: bool = False,
     ) -> EmotionControl:
         """EmotionControl from a prompt and/or explicit ``emotion`` / ``intensity`` (which win).
 
-        Without a prompt, ``emotion`` is required; intensity then defaults to 0.5.
+        Without a prompt, ``emotion`` is required (intensity then defaults to 0.5), unless
+        ``reference``: an emotion reference recording (``--ref``) gives the emotion, and only
+        ``intensity`` may be set (the neural engine refuses a prompt or emotion beside it).
         """
         prompt = _check_text(prompt, "prompt")
         emotion = _check_text(emotion, "emotion")
@@ -326,6 +329,8 @@ class Converter:
             intensity = check_number(intensity, "intensity", 0.0, 1.0, error=PromptError)
         if prompt is not None and prompt.strip():
             ctrl = self.describe(prompt)
+        elif reference and emotion is None and prompt is None:
+            return EmotionControl.from_label("neutral").with_overrides(intensity=intensity)
         elif emotion is not None:
             ctrl = EmotionControl.from_label(emotion, intensity=0.5 if intensity is None else intensity)
         elif prompt is not None:
@@ -340,12 +345,12 @@ class Converter:
         return ctrl
 
     def _resolve_control(self, control: EmotionControl | None, prompt: str | None, emotion: str | None,
-                         intensity: float | None) -> EmotionControl:
+                         intensity: float | None, reference: bool = False) -> EmotionControl:
         if control is not None:
             if not isinstance(control, EmotionControl):
                 raise PromptError(f"control must be an EmotionControl, got {short(control)}")
             return control
-        ctrl = self.control(prompt, emotion=emotion, intensity=intensity)
+        ctrl = self.control(prompt, emotion=emotion, intensity=intensity, reference=reference)
         for warning in ctrl.warnings:  # the CLI logs them itself: it passes a control
             log.warning("%s", warning)
         return ctrl
@@ -378,7 +383,7 @@ class Converter:
         ``ref_wav`` (at ``ref_sample_rate``, default ``sample_rate``) goes to engines that use an
         emotion reference.
         """
-        ctrl = self._resolve_control(control, prompt, emotion, intensity)
+        ctrl = self._resolve_control(control, prompt, emotion, intensity, ref_wav is not None)
         seed = check_seed(seed)
         source = ArraySource(wav, sample_rate, self.policy, name=name)
         out_rate = self._out_rate(out_sample_rate)
@@ -411,7 +416,7 @@ class Converter:
         The output is checked before any work: never the input, an existing file only with
         ``overwrite`` (and then only a regular file), a writable folder, a known format.
         """
-        ctrl = self._resolve_control(control, prompt, emotion, intensity)
+        ctrl = self._resolve_control(control, prompt, emotion, intensity, ref_path is not None)
         seed = check_seed(seed)
         out_rate = self._out_rate(out_sample_rate)
         subtype = _check_text(subtype, "subtype")
@@ -445,7 +450,7 @@ class Converter:
         any that could overwrite an input, leave ``out_dir`` or be shared raises before anything
         is written. Existing outputs are skipped unless ``overwrite``.
         """
-        ctrl = self._resolve_control(control, prompt, emotion, intensity)
+        ctrl = self._resolve_control(control, prompt, emotion, intensity, ref_path is not None)
         seed = check_seed(seed)
         out_rate = self._out_rate(out_sample_rate)
         subtype = _check_text(subtype, "subtype")

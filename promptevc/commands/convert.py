@@ -23,7 +23,10 @@ leave --out-dir or be shared by two inputs. Existing outputs are kept (skipped i
 unless --overwrite. The default engine (prosody) needs no model: it renders the emotion by
 changing pitch, tempo, loudness, spectral tilt, pauses, voice quality and contour
 shape (--profile esd: ESD's own sad F0). --engine neural --model RELEASE uses
-a trained release (its output is resampled from the model's rate).
+a trained release (its output is resampled from the model's rate): the model itself reads the
+prompt (--control learned), or a reference recording (--ref REF.wav, without a prompt) gives
+the emotion; --ref with a prompt or --emotion is an error. The neural engine runs on torch's CPU
+threads (all cores by default; set --threads N or OMP_NUM_THREADS).
 Exit status: 0 when every input was converted or skipped, 1 when some failed, 2 on a usage error.
 """
 
@@ -55,7 +58,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="conversion engine (default: prosody)")
     parser.add_argument("--model", default=None, metavar="RELEASE", help="release folder or repo id (neural)")
     parser.add_argument("--vocoder", default=None, metavar="NAME", help="vocoder folder or repo id (neural)")
-    parser.add_argument("--ref", default=None, metavar="REF.wav", help="emotion reference recording (neural)")
+    parser.add_argument(
+        "--ref", default=None, metavar="REF.wav",
+        help="emotion reference recording (neural): replaces the prompt; embedding, emotion mixture and "
+             "intensity come from the release's evaluator; --intensity sets the strength instead",
+    )
+    parser.add_argument(
+        "--control", choices=("learned", "parser"), default=None,
+        help="neural only: who reads the prompt. learned (default): the trained model (emotion descriptor and "
+             "prompt mapper); parser: the zero-shot parser, for comparison. With --emotion, the emotion replaces "
+             "the prompt's emotion everywhere (mixture and embedding: --prompt \"very happy\" --emotion sad "
+             "renders \"very sad\"); the prompt keeps setting the intensity (unless --intensity) and the "
+             "tempo/pitch/volume hints, which are always read by the parser",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="neural only: torch CPU threads (default: torch's default, all cores; OMP_NUM_THREADS also works)",
+    )
     add_device_argument(parser)
     parser.add_argument(
         "--overwrite", action=argparse.BooleanOptionalAction, default=False,
@@ -85,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from promptevc.api import Converter
     from promptevc.batch import collect_jobs, plan_jobs
     from promptevc.config import InputConfig
+    from promptevc.errors import ConfigError
     from promptevc.outputs import choose_subtype, output_format
 
     jobs = collect_jobs(args.inputs, args.output, args.out_dir)
@@ -94,12 +114,30 @@ def run(args: argparse.Namespace) -> int:
         for fmt in sorted({output_format(p.job.output) for p in planned}):
             choose_subtype(fmt, args.subtype, None)
     policy = InputConfig() if args.max_seconds is None else InputConfig(max_seconds=args.max_seconds)
+    if args.engine != "neural":
+        for flag, value in (("--control", args.control), ("--threads", args.threads)):
+            if value is not None:
+                raise ConfigError(f"{flag} is an option of the neural engine; add --engine neural --model RELEASE")
     converter = Converter.load(
         engine=args.engine, model=args.model, vocoder=args.vocoder, device=args.device, policy=policy,
         profile=args.profile,
     )
-    control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity)
-    log.info("prompt understood as: %s", control.summary())
+    if args.engine == "neural":
+        converter.engine.set_control_mode(args.control or "learned")
+        if args.threads is not None:
+            import torch
+
+            if args.threads < 1:
+                raise ConfigError(f"--threads {args.threads}: need at least 1")
+            torch.set_num_threads(args.threads)
+    # --ref alone: the reference gives the emotion (the engine reads it); only --intensity may be set.
+    control = converter.control(args.prompt, emotion=args.emotion, intensity=args.intensity,
+                                reference=args.engine == "neural" and args.ref is not None)
+    if args.engine == "neural" and converter.engine.control_mode == "learned":
+        log.info("parser's reading (the neural engine takes only its hints; the model reads the prompt): %s",
+                 control.summary())
+    else:
+        log.info("prompt understood as: %s", control.summary())
     for warning in control.warnings:
         log.warning("%s", warning)
     options = dict(control=control, ref_path=args.ref, seed=args.seed, overwrite=args.overwrite,

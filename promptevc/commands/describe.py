@@ -14,6 +14,13 @@ examples:
   promptevc describe "slightly sad"
   promptevc describe "happy with a hint of surprise, a bit faster" --json
   promptevc describe "furious" --emotion sad --intensity 0.2   # overrides, as in convert
+  promptevc describe "very happy" --model exp/acoustic/release   # what a neural release reads
+
+With --model RELEASE (a neural acoustic release), the model's own reading is printed beside the
+parser's: the emotion mixture of its descriptor's emotion head and the intensity of its intensity
+head, i.e. what conditions a `convert --engine neural` (default --control learned), and then the
+conditioning after --emotion/--intensity under the neural engine's rule. With --json it is added
+under the key "model".
 """
 
 
@@ -33,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--intensity", type=float, default=None, help="override the intensity, 0..1")
     parser.add_argument(
+        "--model", default=None, metavar="RELEASE",
+        help="a neural acoustic release (folder or repo id): also print what the model itself reads from the prompt",
+    )
+    parser.add_argument(
         "--encoder", default=None,
         help="sentence encoder: a local folder or Hugging Face id (default: the packaged all-MiniLM-L6-v2)",
     )
@@ -44,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
     parser = get_parser(args.encoder)
     control, notes = parser.explain(args.prompt)
     control = control.with_overrides(emotion=args.emotion, intensity=args.intensity)
+    model_reading = _model_reading(args.model, control) if args.model else None
     if args.json:
-        # stdout stays exactly EmotionControl.to_dict(); warnings go to stderr.
+        # stdout stays EmotionControl.to_dict() (plus "model" with --model); warnings go to stderr.
         for warning in control.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        print(json.dumps(control.to_dict(), indent=2))
+        out = control.to_dict()
+        if model_reading is not None:
+            out["model"] = model_reading
+        print(json.dumps(out, indent=2))
         return 0
     print(f"prompt:    {args.prompt!r}")
     print(f"parsed as: {control.summary()}")
@@ -60,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for warning in control.warnings:
         print(f"warning: {warning}")
+    if model_reading is not None:
+        print(f"model reads: {model_reading['summary']}   [{args.model}]")
+        if args.emotion is not None or args.intensity is not None:
+            print(f"conditioned: {model_reading['conditioning']}")
     return 0
 
 
@@ -79,3 +98,25 @@ def engine_lines(control, profile: str = "literature") -> list[str]:
     if warning:
         lines.append(f"  note: {warning}")
     return lines
+
+
+def _model_reading(release: str, control) -> dict:
+    """The release's own reading of the prompt (descriptor heads) and the resolved neural conditioning."""
+    from promptevc.engines.neural import PromptReader, load_acoustic, resolve_control
+    from promptevc.prompt.control import EMOTIONS, EmotionControl
+
+    net, _, _ = load_acoustic(release, device="cpu")
+    reader = PromptReader(net)
+    probs, intensity = reader.read(control.prompt)
+    own = EmotionControl(probs=dict(zip(EMOTIONS, probs, strict=True)), intensity=intensity)
+    cond = resolve_control(control, mode="learned", read_prompt=reader.read)
+    resolved = EmotionControl(probs=dict(zip(EMOTIONS, cond.probs, strict=True)), intensity=cond.intensity)
+    return {
+        "emotion": own.emotion,
+        "probs": {e: round(own.probs[e], 4) for e in EMOTIONS},
+        "intensity": round(own.intensity, 4),
+        "summary": own.summary(),
+        "conditioning": cond.summary(),
+        "conditioning_probs": {e: round(resolved.probs[e], 4) for e in EMOTIONS},
+        "conditioning_intensity": round(resolved.intensity, 4),
+    }

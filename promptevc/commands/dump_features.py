@@ -32,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speaker", choices=("ge2e", "wavlm"), default="ge2e",
                         help="speaker backbone (default: %(default)s)")
     parser.add_argument("--speaker-model", default=None, help="WavLM-SV repo id or folder (default: microsoft/wavlm-base-sv)")
-    parser.add_argument("--f0", dest="f0_method", choices=("harvest", "dio", "pyin"), default="harvest",
-                        help="F0 extractor (default: %(default)s)")
+    parser.add_argument("--f0", dest="f0_method", choices=("harvest", "dio", "pyin"), default="dio",
+                        help="F0 extractor (default: %(default)s, the tracker the neural engine uses at inference; "
+                             "another one makes training and inference normalise F0 differently)")
     parser.add_argument("--audio-preset", choices=("speecht5", "hifigan"), default="speecht5",
                         help="AudioConfig preset of the mel features (default: %(default)s)")
     parser.add_argument("--audio-config", default=None, metavar="YAML",

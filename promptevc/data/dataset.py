@@ -23,7 +23,7 @@ import torch
 
 from promptevc.data.kaldi import DataDir
 from promptevc.errors import ConfigError
-from promptevc.models.prosody import normalise_prosody, prosody_stats
+from promptevc.models.prosody import ProsodyStats, normalise_prosody
 from promptevc.prompt.control import EMOTIONS, normalise_label
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,25 @@ class AcousticDataset(torch.utils.data.Dataset):
             self.intensity = {u: self._default(u, default_intensity) for u in utts}
         self.intensity = {u: (0.0 if self.emotion[u] == 0 else min(max(x, 0.0), 1.0)) for u, x in self.intensity.items()}
         self.speaker_stats = self._speaker_stats()
+        self._check_f0_tracker()
+
+    def _check_f0_tracker(self) -> None:
+        """Warn when the features were tracked with another F0 method than the engine's (issue 11 item 3)."""
+        from promptevc.features.prosody import NEURAL_F0_METHOD
+
+        cfg = self.dir.path / "feats_config.yaml"
+        if not cfg.is_file():
+            return
+        import yaml
+
+        try:
+            method = (yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}).get("f0_method")
+        except (OSError, yaml.YAMLError, AttributeError):
+            return
+        if method and method != NEURAL_F0_METHOD:
+            log.warning("%s: F0 was tracked with %s, but the neural engine tracks the source with %s at inference; "
+                        "re-dump with --f0 %s so training and inference normalise F0 alike",
+                        self.dir.path, method, NEURAL_F0_METHOD, NEURAL_F0_METHOD)
 
     def _default(self, utt: str, default: float) -> float:
         return 0.0 if self.emotion[utt] == 0 else default
@@ -112,20 +131,18 @@ class AcousticDataset(torch.utils.data.Dataset):
         return p if p.is_absolute() else self.dir.path / p
 
     def _speaker_stats(self) -> dict[str, np.ndarray]:
-        """Per speaker (log-F0 mean, log-F0 std, mean voiced energy dB) over its neutral speech."""
-        by_spk: dict[str, dict[str, list]] = {}
+        """Per speaker :class:`ProsodyStats` (log-F0 centre, spread, voiced energy) of its neutral speech
+        (all of its speech when it has no neutral utterance): the definition the engine uses."""
+        by_spk: dict[str, dict[str, ProsodyStats]] = {}
         for u in self.utts:
             with np.load(self.feats[u]) as z:
                 f0, energy = z["f0"], z["energy"]
-            slot = by_spk.setdefault(self.spk[u], {"neutral": [], "all": []})
-            slot["all"].append((f0, energy))
+            slot = by_spk.setdefault(self.spk[u], {"neutral": ProsodyStats(), "all": ProsodyStats()})
+            slot["all"].add(f0, energy)
             if self.emotion[u] == 0:
-                slot["neutral"].append((f0, energy))
-        stats = {}
-        for spk, slot in by_spk.items():
-            items = slot["neutral"] or slot["all"]
-            stats[spk] = prosody_stats(np.concatenate([a for a, _ in items]), np.concatenate([b for _, b in items]))
-        return stats
+                slot["neutral"].add(f0, energy)
+        return {spk: (slot["neutral"] if slot["neutral"].n_frames else slot["all"]).result()
+                for spk, slot in by_spk.items()}
 
     def __len__(self) -> int:
         return len(self.utts)

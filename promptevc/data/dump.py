@@ -29,6 +29,7 @@ from promptevc.config import AudioConfig, from_dict, to_dict
 from promptevc.data.kaldi import read_scp, write_scp
 from promptevc.errors import ConfigError, ModelLoadError, PromptEVCError
 from promptevc.features.content import ContentConfig
+from promptevc.features.prosody import NEURAL_F0_METHOD
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def dump_features(
     nj: int = 1,
     *,
     speaker_model: str | None = None,
-    f0_method: str = "harvest",
+    f0_method: str = NEURAL_F0_METHOD,
     device: str = "cpu",
     overwrite: bool = False,
     progress: bool = True,

@@ -109,25 +109,28 @@ class ContentEncoder:
     def _load_hubert(self):
         if self._model is not None:
             return self._model
-        from transformers import HubertModel
+        from transformers import HubertConfig, HubertModel
 
         cfg = self.cfg
         try:
-            model = HubertModel.from_pretrained(cfg.model_id, revision=cfg.revision)
+            config = HubertConfig.from_pretrained(cfg.model_id, revision=cfg.revision)
+            n_layers = config.num_hidden_layers
+            if cfg.layer > n_layers:
+                raise ConfigError(
+                    f"content layer {cfg.layer}: {cfg.model_id} has only {n_layers} transformer layers; "
+                    f"choose 0..{n_layers}"
+                )
+            # Layers above the one we read are never needed: the model is built with only
+            # cfg.layer transformer layers, so the others are neither allocated nor run (half
+            # the cost and memory of HuBERT-base at layer 6); their weights are skipped on load.
+            config.num_hidden_layers = cfg.layer
+            model = HubertModel.from_pretrained(cfg.model_id, revision=cfg.revision, config=config)
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelLoadError(
                 f"content model {cfg.model_id!r}: cannot load a HuBERT model ({first}); pass a local "
                 "folder saved with save_pretrained, download it while online, or use --content mel"
             ) from None
-        n_layers = model.config.num_hidden_layers
-        if cfg.layer > n_layers:
-            raise ConfigError(
-                f"content layer {cfg.layer}: {cfg.model_id} has only {n_layers} transformer layers; "
-                f"choose 0..{n_layers}"
-            )
-        # Layers above the one we read are never needed: drop them (halves the cost at layer 6).
-        model.encoder.layers = model.encoder.layers[: cfg.layer]
         model.eval().requires_grad_(False).to(self.device)
         # fairseq HuBERT-base was trained on raw waveforms; large models on normalised ones.
         # The model's preprocessor config says which; without one, use raw audio.

@@ -1,9 +1,11 @@
 """F0 + voicing and frame energy, on the mel frame grid of :class:`AudioConfig`.
 
 F0 methods (``method``):
-- ``dio``: WORLD DIO + StoneMask, fast (default for inference);
-- ``harvest``: WORLD Harvest, slower and more robust (default for training data dumps);
+- ``dio``: WORLD DIO + StoneMask, fast: :data:`NEURAL_F0_METHOD`, the tracker of the neural
+  model in training (feature dumps) and at inference, so both normalise F0 alike;
+- ``harvest``: WORLD Harvest, ~25x slower, marginally fewer gross errors;
 - ``pyin``: librosa's probabilistic YIN, slowest, no WORLD needed.
+``bench/bench_f0.py`` measures their speed and gross errors on real speech.
 Frame i is centred at ``i * hop_length`` samples, matching ``MelSpectrogram`` with
 ``center=True``; arrays are trimmed or edge-padded to ``audio.num_frames(T)``.
 """
@@ -17,6 +19,10 @@ import numpy as np
 from promptevc.config import AudioConfig
 
 F0Method = Literal["dio", "harvest", "pyin"]
+#: The one F0 tracker of the neural model: training features are dumped with it and the engine
+#: tracks the source with it. DIO + StoneMask runs at ~0.01 real-time factor on one core, which
+#: fits the neural engine's real-time budget (Harvest costs ~0.2 at the 16 ms mel hop).
+NEURAL_F0_METHOD: F0Method = "dio"
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:

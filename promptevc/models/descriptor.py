@@ -78,13 +78,35 @@ class EmotionDescriptor(nn.Module):
 
     @property
     def text_encoder(self) -> nn.Module:
-        return self.encoder if self.encoder is not None else self._frozen_encoder
+        if self.encoder is not None:
+            return self.encoder
+        if self._frozen_encoder is None:  # released by release_encoder(): load it again
+            _, enc = load_text_encoder(self.cfg.encoder)
+            for p in enc.parameters():
+                p.requires_grad_(False)
+            object.__setattr__(self, "_frozen_encoder", enc.eval().to(self.proj.weight.device))
+            log.info("reloaded the frozen text encoder %s", self.cfg.encoder)
+        return self._frozen_encoder
+
+    def release_encoder(self) -> bool:
+        """Drop a frozen text encoder from memory (inference: its outputs are cached per prompt).
+
+        It is loaded again from ``cfg.encoder`` when a prompt not in the cache comes. Returns
+        whether anything was released (a fine-tuned encoder is part of the weights and stays).
+        """
+        if self.encoder is not None or self._frozen_encoder is None:
+            return False
+        object.__setattr__(self, "_frozen_encoder", None)
+        import gc
+
+        gc.collect()
+        return True
 
     def _apply(self, fn, *args, **kwargs):  # keep the unregistered frozen encoder on the same device
         out = super()._apply(fn, *args, **kwargs)
         if self._frozen_encoder is not None:
             self._frozen_encoder._apply(fn, *args, **kwargs)
-            self._cache.clear()
+        self._cache.clear()
         return out
 
     def _encode(self, prompts: Sequence[str]) -> torch.Tensor:

@@ -27,6 +27,7 @@ checks it end to end.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,3 +54,86 @@ class IntensityMapper(nn.Module):
         if self.neutral_index is not None:
             s = s * (1.0 - probs[:, self.neutral_index : self.neutral_index + 1].to(s.dtype)).clamp(0.0, 1.0)
         return self.neutral.unsqueeze(0) + s * self.direction(probs, emb)
+
+
+def projection_score(emb: torch.Tensor, neutral: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Signed distance of ``emb (..., E)`` from ``neutral (E,)`` along the direction to ``target (E,)``.
+
+    The score the intensity pseudo-labels rank (:mod:`promptevc.train.intensity_labels`,
+    ``projection``): ``(emb - neutral) . d / |d|`` with ``d = target - neutral``.
+    """
+    d = target - neutral
+    return ((emb - neutral) * d).sum(-1) / d.norm().clamp_min(1e-8)
+
+
+class ReferenceIntensity:
+    """Intensity of a reference recording, read off the emotion evaluator the way the pseudo-labels are.
+
+    Training labels rank each emotional utterance's :func:`projection_score` within its
+    speaker x emotion group and scale the rank to [0, 1]. A single reference has no group to be
+    ranked in, so this keeps, per emotion, the quantiles of the training utterances' scores
+    (against the global neutral and emotion centroids of the raw evaluator embeddings) and maps
+    a reference's score through that empirical CDF: the reference gets the rank it would have
+    had among the training utterances of its emotion (pooled over speakers). Neutral is 0.
+
+    Tensors (``state_tensors``, stored as ``reference.*`` in an acoustic release):
+    ``neutral (E,)``, ``centroids (K, E)``, ``quantiles (K, Q)`` (non-decreasing per row).
+    """
+
+    def __init__(self, neutral: torch.Tensor, centroids: torch.Tensor, quantiles: torch.Tensor,
+                 neutral_index: int = 0) -> None:
+        self.neutral = neutral.float().cpu()
+        self.centroids = centroids.float().cpu()
+        self.quantiles = quantiles.float().cpu()
+        self.neutral_index = neutral_index
+        e = self.neutral.shape[0]
+        if self.centroids.dim() != 2 or self.centroids.shape[1] != e or self.quantiles.shape[0] != self.centroids.shape[0]:
+            raise ValueError(f"reference calibration shapes do not match: neutral {tuple(self.neutral.shape)}, "
+                             f"centroids {tuple(self.centroids.shape)}, quantiles {tuple(self.quantiles.shape)}")
+
+    @classmethod
+    def fit(cls, embeddings: torch.Tensor, emotions: torch.Tensor, n_emotions: int, neutral_index: int = 0,
+            n_quantiles: int = 101) -> "ReferenceIntensity":
+        """From raw evaluator embeddings ``(N, E)`` of training utterances and their labels ``(N,)``.
+
+        Emotions absent from the data get the global mean as centroid and a flat quantile row
+        (their references all read 0.5).
+        """
+        emb = embeddings.float()
+        if not (emotions == neutral_index).any():
+            raise ValueError("no neutral utterances: intensity is measured from neutral speech")
+        mean = emb.mean(0)
+        centroids = torch.stack([emb[emotions == k].mean(0) if (emotions == k).any() else mean
+                                 for k in range(n_emotions)])
+        neutral = centroids[neutral_index]
+        qs = torch.linspace(0, 1, n_quantiles)
+        rows = []
+        for k in range(n_emotions):
+            sel = emotions == k
+            if k == neutral_index or not sel.any():
+                rows.append(torch.zeros(n_quantiles))
+                continue
+            rows.append(torch.quantile(projection_score(emb[sel], neutral, centroids[k]), qs))
+        return cls(neutral, centroids, torch.stack(rows), neutral_index)
+
+    def __call__(self, embedding: torch.Tensor, emotion: int) -> float:
+        """Intensity in [0, 1] of a raw evaluator ``embedding (E,)`` rendered as ``emotion``."""
+        if emotion == self.neutral_index:
+            return 0.0
+        row = self.quantiles[emotion]
+        if float(row[-1] - row[0]) <= 1e-8:
+            return 0.5
+        score = float(projection_score(embedding.float().cpu(), self.neutral, self.centroids[emotion]))
+        grid = np.linspace(0.0, 1.0, len(row))
+        return float(np.interp(score, row.numpy(), grid))
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {"neutral": self.neutral.clone(), "centroids": self.centroids.clone(), "quantiles": self.quantiles.clone()}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], neutral_index: int = 0) -> "ReferenceIntensity":
+        """Strict: exactly ``neutral``, ``centroids``, ``quantiles``."""
+        expected = {"neutral", "centroids", "quantiles"}
+        if set(tensors) != expected:
+            raise ValueError(f"reference calibration needs exactly {sorted(expected)}, got {sorted(tensors)}")
+        return cls(tensors["neutral"], tensors["centroids"], tensors["quantiles"], neutral_index)

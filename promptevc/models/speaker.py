@@ -178,6 +178,26 @@ def log_f0_stats(f0_hz: np.ndarray | torch.Tensor, min_voiced: int = 1) -> tuple
     return float(lf0.mean()), float(lf0.std())
 
 
+def shrink_to_prior(
+    observed: np.ndarray, n_voiced: int, prior: np.ndarray, prior_frames: float
+) -> np.ndarray:
+    """Speaker log-F0 statistics: the source's own, shrunk towards the speaker F0 head's prediction.
+
+    ``observed`` = (log-F0 centre, spread, ...) measured on the source over ``n_voiced`` voiced
+    frames; ``prior`` = (centre, spread) predicted by :class:`SpeakerEncoder` from the speaker
+    embedding (trained on the speakers' neutral statistics, so it does not move with the
+    source's emotion). The prior counts as ``prior_frames`` voiced frames: the result is the
+    count-weighted mean ``(n * observed + prior_frames * prior) / (n + prior_frames)`` on the
+    first two entries; later entries (energy) are kept. Long sources keep (almost) their own
+    statistics; very short or barely voiced ones lean on the prior.
+    """
+    out = np.asarray(observed, dtype=np.float64).copy()
+    w = float(n_voiced) / (float(n_voiced) + max(float(prior_frames), 0.0)) if n_voiced > 0 else 0.0
+    p = np.asarray(prior, dtype=np.float64)
+    out[:2] = w * out[:2] + (1.0 - w) * p[:2]
+    return out.astype(np.float32)
+
+
 def f0_constraint_loss(
     pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
 ) -> torch.Tensor:

@@ -107,6 +107,10 @@ class EmotionControl:
     prompt: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
     extended: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: What was set explicitly by :meth:`with_overrides` (``--emotion`` / ``--intensity``), kept
+    #: so that an engine whose model reads the prompt itself (neural) knows which values to keep.
+    emotion_override: str | None = None
+    intensity_override: float | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.probs) - set(EMOTIONS)
@@ -152,12 +156,14 @@ class EmotionControl:
         )
         if emotion is not None:
             key = normalise_any_label(emotion)
+            out.emotion_override = key
             out.extended = {e: float(e == key) for e in ALL_EMOTIONS}
             out.probs = project_to_esd(out.extended)
         if intensity is not None:
             if not 0.0 <= float(intensity) <= 1.0:
                 raise PromptError(f"intensity {intensity} is outside [0, 1]")
             out.intensity = float(intensity)
+            out.intensity_override = float(intensity)
         return out
 
     def to_dict(self) -> dict[str, Any]:

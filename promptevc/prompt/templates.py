@@ -344,3 +344,64 @@ def generate_prompt(
         text = ", ".join([text.rstrip(".?!")] + clauses) + end
     text = _fix_articles(text)
     return text[0].upper() + text[1:]
+
+
+# ------------------------------------------------------------------------------------ membership
+def _normalise(text: str) -> str:
+    return text.strip().rstrip(".?!").lower()
+
+
+def _slots(kind: str, emotion: str, bucket: str) -> set[str]:
+    """Every slot filling the training generator can draw for (kind, emotion, bucket)."""
+    if kind == "adj":
+        if emotion == "neutral":
+            return set(CORE_ADJ["neutral"])
+        return set(LEVEL_ADJ[emotion][bucket]) | {_join(d, a) for d in DEGREE_ADVERBS[bucket] for a in CORE_ADJ[emotion]}
+    if kind == "noun":
+        if emotion == "neutral":
+            return set(NOUNS["neutral"])
+        return {_join(d, n) for d in NOUN_DEGREES[bucket] for n in NOUNS[emotion]}
+    if emotion == "neutral":
+        return set(ADVERBS["neutral"])
+    if emotion == "surprise":
+        return set(SURPRISE_IN[bucket])
+    return {"with " + n for n in _slots("noun", emotion, bucket)} | {
+        _join(d, a) for d in DEGREE_ADVERBS[bucket] for a in ADVERBS[emotion]}
+
+
+def training_phrasings() -> frozenset[str]:
+    """Every training-split prompt *body* (a frame with its slot filled, before any mixture or hint
+    clause), lower-cased without final punctuation: the training prompt set, enumerated."""
+    global _TRAINING_PHRASINGS
+    if _TRAINING_PHRASINGS is None:
+        out = {_normalise(f) for f in NEUTRAL_FRAMES}
+        for kind, frames in (("adj", ADJ_FRAMES), ("manner", MANNER_FRAMES), ("noun", NOUN_FRAMES)):
+            slots = {s for e in CORE_ADJ for b in BUCKETS for s in _slots(kind, e, b)}
+            out |= {_normalise(_fix_articles(f.format(adj=s, manner=s, noun=s))) for f in frames for s in slots}
+        _TRAINING_PHRASINGS = frozenset(out)
+    return _TRAINING_PHRASINGS
+
+
+_TRAINING_PHRASINGS: frozenset[str] | None = None
+
+
+def _training_clauses() -> frozenset[str]:
+    mix = {m.format(n2=n, a2=CORE_ADJ[e][0]) for m in MIX_NOUN_PHRASES + MIX_ADJ_PHRASES for e in NOUNS for n in NOUNS[e]}
+    hints = {h for phrases in HINT_PHRASES.values() for h in phrases}
+    return frozenset(_normalise(_fix_articles(c)) for c in mix | hints)
+
+
+def occurs_in_training(prompt: str) -> bool:
+    """True when the training split of :func:`generate_prompt` can produce ``prompt`` (any emotion,
+    bucket, mixture or hint), compared case-insensitively without final punctuation."""
+    text = _normalise(prompt)
+    bodies, clauses = training_phrasings(), _training_clauses()
+    if text in bodies:
+        return True
+    start = 0
+    while (i := text.find(", ", start)) >= 0:
+        tail = text[i + 2:].split(", ")
+        if text[:i] in bodies and len(tail) <= 2 and all(c in clauses for c in tail):
+            return True
+        start = i + 1
+    return False

@@ -1,7 +1,7 @@
 """Synthetic emotional corpora for the neural-model tests (no recordings, no network).
 
-Emotions differ in F0 and tempo by construction (synth_speech): happy = F0 x1.35, sad =
-syllables 1.6x longer, neutral = the speaker's base. Features are dumped with D2's
+Emotions differ in F0, tempo and level by construction (synth_speech): happy = F0 x1.35, sad =
+syllables 1.6x longer, angry = F0 x1.25 and 8 dB louder, neutral = the speaker's base. Features are dumped with D2's
 dump_features (mel content, GE2E speaker embeddings, DIO F0) and units fitted with fit_units.
 """
 
@@ -16,8 +16,9 @@ from promptevc.utils.synth import synth_speech
 
 TINY_CONFIG = Path(__file__).resolve().parents[2] / "promptevc" / "configs" / "acoustic_tiny.yaml"
 
-# emotion -> (F0 factor, syllable seconds factor, intensity pseudo-label)
-EMOTION_STYLE = {"neutral": (1.0, 1.0, 0.0), "happy": (1.35, 1.0, 0.8), "sad": (1.0, 1.6, 0.8)}
+# emotion -> (F0 factor, syllable seconds factor, intensity pseudo-label, level offset dB)
+EMOTION_STYLE = {"neutral": (1.0, 1.0, 0.0, 0.0), "happy": (1.35, 1.0, 0.8, 0.0), "sad": (1.0, 1.6, 0.8, 0.0),
+                 "angry": (1.25, 1.0, 0.8, 8.0)}
 SPEAKERS = {"spk1": 120.0, "spk2": 200.0}
 
 
@@ -30,12 +31,13 @@ def write_wavs(root: Path, utts_per_style: int = 2, seconds: float = 1.2,
     wav_scp, utt2spk, utt2emo, utt2int, text = {}, {}, {}, {}, {}
     for spk, base_f0 in (speakers or SPEAKERS).items():
         for emo in emotions:
-            f0_factor, syl_factor, intensity = EMOTION_STYLE[emo]
+            f0_factor, syl_factor, intensity, level = EMOTION_STYLE[emo]
             for i in range(utts_per_style):
                 utt = f"{spk}_{emo}_{i:02d}"
                 wav = synth_speech(
                     f0_hz=base_f0 * f0_factor, seconds=seconds * syl_factor, syllable_seconds=0.2 * syl_factor,
                     pause_seconds=0.12 * syl_factor, vowels="aieou"[i % 5:] + "aieou"[: i % 5], seed=i,
+                    level_db=-20.0 + level,
                 )
                 path = wavs / f"{utt}.wav"
                 sf.write(path, wav, 16000)
@@ -128,3 +130,38 @@ def make_tiny_text_encoder(folder: Path) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def make_random_release(cfg, text_encoder, root: Path, k: int = 12, reference=None):
+    """Build a random tiny model, store it as an experiment (config, checkpoint, units) and export it.
+
+    Returns (release dir, model in eval mode). ``reference``: ReferenceIntensity tensors to add.
+    """
+    import json
+
+    import torch
+
+    from promptevc.config import save_yaml
+    from promptevc.features.content import ContentConfig, UnitExtractor
+    from promptevc.models.evc import build_model
+    from promptevc.train.acoustic import export_release
+    from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(cfg, text_encoder=text_encoder)
+    model.set_stats(torch.randn(cfg.audio.n_mels) - 4, torch.rand(cfg.audio.n_mels) + 0.5)
+    exp = root / "exp"
+    exp.mkdir(parents=True)
+    save_yaml(cfg, exp / "config.yaml")
+    (exp / "experiment.json").write_text(json.dumps({"kind": "acoustic"}))
+    save_checkpoint(checkpoint_path(exp, 7), step=7, models={"model": model})
+    UnitExtractor(ContentConfig(type="mel", k=k), torch.randn(k, cfg.audio.n_mels), audio=cfg.audio).save(exp / "units")
+    release = export_release(exp, root / "release")
+    if reference is not None:
+        from promptevc.release import read_release, write_release
+
+        rel = read_release(release, kind="acoustic")
+        tensors = dict(rel.state_dict) | {f"reference.{k}": v for k, v in reference.items()}
+        release = write_release(root / "release_ref", kind="acoustic", config=rel.config, tensors=tensors,
+                                meta=rel.meta)
+    return release, model.eval()

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from neural_corpus import make_random_release
 
 from promptevc.errors import ModelLoadError
-
-
-def _make_release(cfg, text_encoder, root: Path, k: int = 12) -> tuple[Path, torch.nn.Module]:
-    """Build a random tiny model, store it as an experiment (config, checkpoint, units) and export it."""
-    from promptevc.config import save_yaml
-    from promptevc.features.content import ContentConfig, UnitExtractor
-    from promptevc.models.evc import build_model
-    from promptevc.train.acoustic import export_release
-    from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
-
-    torch.manual_seed(0)
-    model = build_model(cfg, text_encoder=text_encoder)
-    model.set_stats(torch.randn(cfg.audio.n_mels) - 4, torch.rand(cfg.audio.n_mels) + 0.5)
-    exp = root / "exp"
-    exp.mkdir(parents=True)
-    save_yaml(cfg, exp / "config.yaml")
-    (exp / "experiment.json").write_text(json.dumps({"kind": "acoustic"}))
-    save_checkpoint(checkpoint_path(exp, 7), step=7, models={"model": model})
-    UnitExtractor(ContentConfig(type="mel", k=k), torch.randn(k, cfg.audio.n_mels), audio=cfg.audio).save(exp / "units")
-    return export_release(exp, root / "release"), model.eval()
 
 
 def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
@@ -39,7 +19,7 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
     from promptevc.release import read_release, write_release
 
     cfg = tiny_cfg("model.speaker.in_dim=256")  # GE2E size: the engine embeds real audio
-    release, model = _make_release(cfg, tiny_text_encoder, tmp_path)
+    release, model = make_random_release(cfg, tiny_text_encoder, tmp_path)
     meta = json.loads((release / "meta.json").read_text())
     assert meta["kind"] == "acoustic" and meta["step"] == 7 and meta["emotions"][0] == "neutral"
     assert meta["audio"]["n_mels"] == 80 and meta["content"]["k"] == 12
@@ -64,10 +44,8 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
     np.testing.assert_array_equal(out1, out2)  # seeded -> reproducible
     # intensity 0 is the neutral rendering, whatever the prompt or emotion
     analysis = engine.analyse(wav)
-    zero = engine.synthesise([analysis] * 3, [EmotionControl.from_label("neutral", 0.0, prompt="neutral"),
-                                              EmotionControl.from_label("happy", 0.0, prompt="very happy"),
-                                              EmotionControl.from_label("sad", 0.0, prompt="extremely sad")],
-                             vocode=False)
+    zero = engine.synthesise([analysis] * 3, [EmotionControl.from_label("neutral", prompt=p).with_overrides(intensity=0.0)
+                                              for p in ("neutral", "very happy", "extremely sad")], vocode=False)
     np.testing.assert_allclose(zero[1]["mel"], zero[0]["mel"], atol=1e-5)
     np.testing.assert_allclose(zero[2]["mel"], zero[0]["mel"], atol=1e-5)
 
@@ -82,13 +60,20 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
 
 
 def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
+    from promptevc.config import AudioConfig
     from promptevc.engines.neural import NeuralEngine
+    from promptevc.models.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator, write_hifigan_release
     from promptevc.prompt.control import EmotionControl
 
-    release, _ = _make_release(tiny_cfg("audio.n_mels=40"), tiny_text_encoder, tmp_path / "a")
+    release, _ = make_random_release(tiny_cfg("audio.n_mels=40"), tiny_text_encoder, tmp_path / "a")
+    vocoder = write_hifigan_release(tmp_path / "voc80", HiFiGANGenerator(HiFiGANConfig(
+        resblock="2", upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8], upsample_initial_channel=8,
+        resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 2]]), n_mels=80), AudioConfig())
     with pytest.raises(ModelLoadError, match="n_mels 40 vs 80"):  # vocoder's AudioConfig differs
-        NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
-    release, _ = _make_release(tiny_cfg("model.speaker.in_dim=256"), tiny_text_encoder, tmp_path / "b")
+        NeuralEngine.load(str(release), vocoder=str(vocoder), device="cpu")
+    # Griffin-Lim has no weights: it follows the release's AudioConfig
+    assert NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu").vocoder.audio_config.n_mels == 40
+    release, _ = make_random_release(tiny_cfg("model.speaker.in_dim=256"), tiny_text_encoder, tmp_path / "b")
     with pytest.raises(ModelLoadError, match="no usable vocoder.*griffin-lim"):
         NeuralEngine.load(str(release), vocoder=str(tmp_path / "no-such-vocoder"), device="cpu")
     engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
@@ -174,7 +159,11 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
     assert (release / "evaluator" / "model.safetensors").is_file()
     wavs = sorted((data.parent / "wavs").glob("*.wav"))
     out = tmp_path / "ref.wav"
-    assert main(["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
-                 "--prompt", "happy", "--ref", str(wavs[-1]), "-o", str(out)]) == 0
+    base = ["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
+            "--ref", str(wavs[-1]), "-o", str(out)]
+    assert main(base) == 0  # --ref alone: the emotion comes from the reference
     wav, _ = sf.read(out)
     assert np.isfinite(wav).all() and len(wav) > 1000
+    out.unlink()
+    assert main([*base, "--prompt", "happy"]) == 2  # two sources of emotion: refused, nothing written
+    assert not out.exists()

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from neural_corpus import TINY_CONFIG, make_fast_corpus
 
 
-def _train(data, units, exp, encoder, steps: int, *extra: str):
+def _train(data, units, exp, encoder, steps: int, *extra: str, evaluator: str | None = None):
     from promptevc.config import load_yaml
     from promptevc.models.config import ExperimentConfig
     from promptevc.train.acoustic import train
 
     cfg = load_yaml(ExperimentConfig, TINY_CONFIG, [f"model.descriptor.encoder={encoder}", f"train.max_steps={steps}",
                                                     "train.save_every=100000", *extra])
-    return train(cfg, data, exp, units_dir=units, device="cpu", progress=False)
+    return train(cfg, data, exp, units_dir=units, device="cpu", progress=False, evaluator=evaluator)
 
 
 @pytest.mark.slow
@@ -31,10 +32,10 @@ def test_overfit_halves_the_mel_loss(tmp_path, tiny_encoder_dir):
 
 
 @pytest.mark.slow
-def test_prompts_control_pitch_and_tempo(tmp_path, tiny_encoder_dir):
-    """Happy speech is higher, sad speech slower by construction: after a short training, "very
-    happy" gives a higher mean F0 and "very sad" a longer output than "neutral" from the same
-    neutral source, for both speakers."""
+def test_emotions_control_pitch_and_tempo(tmp_path, tiny_encoder_dir):
+    """Happy speech is higher, sad speech slower by construction: after a short training, happy
+    gives a higher mean F0 and sad a longer output than neutral from the same neutral source, for
+    both speakers."""
     from promptevc.audio import load_audio
     from promptevc.engines.neural import NeuralEngine
     from promptevc.prompt.control import EmotionControl
@@ -43,9 +44,10 @@ def test_prompts_control_pitch_and_tempo(tmp_path, tiny_encoder_dir):
     data, units = make_fast_corpus(tmp_path, utts_per_style=3, seconds=1.2, k=12)
     release = _train(data, units, tmp_path / "exp", tiny_encoder_dir, 400, "train.log_every=50")
     engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
-    controls = [EmotionControl.from_label("neutral", 0.0, prompt="neutral"),
-                EmotionControl.from_label("happy", 0.9, prompt="very happy"),
-                EmotionControl.from_label("sad", 0.9, prompt="very sad")]
+    # Explicit emotions (--emotion E --intensity 0.9): the model's embedding of "very happy" / "very
+    # sad" and one-hot mixtures; reading free prompts is tested with made-up words below.
+    controls = [EmotionControl.from_label(e).with_overrides(emotion=e, intensity=x)
+                for e, x in (("neutral", 0.0), ("happy", 0.9), ("sad", 0.9))]
     for spk in ("spk1", "spk2"):
         src = load_audio(tmp_path / "wavs" / f"{spk}_neutral_00.wav", engine.audio)
         analysis = engine.analyse(src)
@@ -55,3 +57,77 @@ def test_prompts_control_pitch_and_tempo(tmp_path, tiny_encoder_dir):
         frames = {name: r["mel"].shape[1] for name, r in (("neutral", neutral), ("happy", happy), ("sad", sad))}
         assert f0["happy"] > 1.05 * f0["neutral"], (spk, f0)
         assert frames["sad"] > 1.1 * frames["neutral"], (spk, frames)
+
+
+# Made-up words the zero-shot parser cannot read: only a model that learned them can follow them.
+MADE_UP = {"neutral": "plain", "happy": "blorf", "sad": "zindle"}
+
+
+def _made_up_prompt(emotion: str, intensity: float, rng, split: str = "train") -> str:
+    word = MADE_UP[emotion]
+    return word if emotion == "neutral" else rng.choice([f"very {word}", f"{word}", f"so {word}"])
+
+
+@pytest.mark.slow
+def test_learned_control_follows_words_the_parser_cannot_read(tmp_path, tiny_encoder_dir, monkeypatch):
+    """Trained on made-up emotion words ("blorf" = happy, "zindle" = sad), the model converts them in
+    the learned direction (higher F0, slower) while the parser reads them as neutral, so
+    ``--control parser`` does not; the learned path, not the parser, decides."""
+    import promptevc.data.dataset as dataset
+    from promptevc.audio import load_audio
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.prompt.control import EmotionControl
+    from promptevc.prompt.parser import get_parser
+
+    monkeypatch.setattr(dataset, "make_training_prompt", _made_up_prompt)
+    torch.manual_seed(0)
+    data, units = make_fast_corpus(tmp_path, utts_per_style=3, seconds=1.2, k=12)
+    release = _train(data, units, tmp_path / "exp", tiny_encoder_dir, 400, "train.log_every=50")
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    parser = get_parser()
+    prompts = ["plain", "very blorf", "very zindle"]
+    assert all(parser.parse(p).emotion == "neutral" for p in prompts)
+    controls = [parser.parse(p) for p in prompts]
+    assert engine.reader.read("very blorf")[0].index(max(engine.reader.read("very blorf")[0])) == 2  # happy
+    src = load_audio(tmp_path / "wavs" / "spk1_neutral_00.wav", engine.audio)
+    analysis = engine.analyse(src)
+
+    def measure():
+        out = engine.synthesise([analysis] * 3, controls, seed=0, vocode=False)
+        return ([float(r["f0_hz"][r["f0_hz"] > 0].mean()) for r in out], [r["mel"].shape[1] for r in out])
+
+    (f_plain, f_blorf, _), (n_plain, _, n_zindle) = measure()
+    assert f_blorf > 1.05 * f_plain, (f_plain, f_blorf)
+    assert n_zindle > 1.1 * n_plain, (n_plain, n_zindle)
+    engine.set_control_mode("parser")
+    (p_plain, p_blorf, _), (m_plain, _, m_zindle) = measure()
+    assert abs(p_blorf / p_plain - 1) < 0.03 and abs(m_zindle / m_plain - 1) < 0.05
+    _ = EmotionControl  # the controls above are what `convert` hands the engine
+
+
+@pytest.mark.slow
+def test_reference_decides_without_a_prompt(tmp_path, tiny_encoder_dir):
+    """--ref alone: an angry reference (louder, higher by construction) gives a louder, higher
+    conversion of the same neutral source than a neutral reference; the reference is not ignored."""
+    from promptevc.audio import load_audio
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.prompt.control import EmotionControl
+    from promptevc.train.evaluator import load_config, train_evaluator
+
+    torch.manual_seed(0)
+    data, units = make_fast_corpus(tmp_path, utts_per_style=3, seconds=1.2, k=12, emotions=("neutral", "angry"))
+    ev_cfg = load_config(TINY_CONFIG.parent / "evaluator_tiny.yaml", ["train.max_steps=80"])
+    evaluator = train_evaluator(ev_cfg, data, tmp_path / "ev", progress=False)
+    release = _train(data, units, tmp_path / "exp", tiny_encoder_dir, 400, "train.log_every=50",
+                     "model.reference=evaluator", evaluator=str(evaluator))
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    wavs = tmp_path / "wavs"
+    src = load_audio(wavs / "spk1_neutral_00.wav", engine.audio)
+    refs = [load_audio(wavs / f"spk2_{e}_01.wav", engine.audio) for e in ("neutral", "angry")]
+    assert engine.read_reference(refs[1])["probs"][1] > engine.read_reference(refs[0])["probs"][1]
+    ctrl = EmotionControl.from_label("neutral")  # no prompt, no --emotion: what `convert --ref` passes
+    neutral, angry = engine.synthesise([engine.analyse(src)] * 2, [ctrl, ctrl], ref_wavs=refs, seed=0, vocode=False)
+    f0 = [float(r["f0_hz"][r["f0_hz"] > 0].mean()) for r in (neutral, angry)]
+    level = [float(np.median(r["energy_db"][r["f0_hz"] > 0])) for r in (neutral, angry)]
+    assert f0[1] > 1.04 * f0[0], f0
+    assert level[1] > level[0] + 2.0, level

@@ -46,6 +46,35 @@ def test_heldout_wording_is_disjoint_from_training():
         assert text.rstrip(".?!") not in train_frames
 
 
+def test_heldout_prompts_never_occur_in_the_training_prompt_set(tmp_path):
+    """Whole held-out prompts (any emotion, bucket, mixture, hint) are never ones the training
+    split can produce; training prompts always are (the check can fail)."""
+    rng = random.Random(5)
+    seen = set()
+    for _ in range(4):
+        for emotion in EMOTIONS:
+            for bucket in T.BUCKETS:
+                for second in [None] + [e for e in EMOTIONS if e != emotion]:
+                    for hint in HINTS:
+                        held = T.generate_prompt(emotion, bucket, rng, second_emotion=second, hint=hint, split="heldout")
+                        train = T.generate_prompt(emotion, bucket, rng, second_emotion=second, hint=hint)
+                        assert not T.occurs_in_training(held), held
+                        assert T.occurs_in_training(train), train
+                        seen.add(held)
+    assert len(seen) > 1000
+    assert len(T.training_phrasings()) > 50_000
+    # the held-out utt2prompt that make-prompts writes for stage 8-9 conversions
+    from promptevc.cli import main
+    from promptevc.data.kaldi import read_scp, write_scp
+
+    write_scp(tmp_path / "utt2emo", {f"u{i:03d}": EMOTIONS[i % 5] for i in range(200)})
+    write_scp(tmp_path / "utt2intensity", {f"u{i:03d}": f"{(i % 10) / 10:.1f}" for i in range(200)})
+    assert main(["make-prompts", "--data", str(tmp_path), "--split", "heldout", "--out", str(tmp_path / "held")]) == 0
+    assert not any(T.occurs_in_training(p) for p in read_scp(tmp_path / "held").values())
+    assert main(["make-prompts", "--data", str(tmp_path)]) == 0
+    assert all(T.occurs_in_training(p) for p in read_scp(tmp_path / "utt2prompt").values())
+
+
 @pytest.mark.parametrize("split", T.SPLITS)
 def test_every_emotion_bucket_mixture_and_hint_generates_clean_text(split):
     rng = random.Random(1)
