@@ -60,16 +60,16 @@ def release(tmp_path_factory) -> Path:
 
 def test_neural_output_at_the_inputs_rate_and_long_input_chunked(release, tmp_path, capsys, monkeypatch):
     """The neural engine used to convert 600 s as one batch at 16 kHz; now chunks, native rate back."""
-    from promptevc.engines.neural import NeuralEngine
+    from promptevc.engines.neural import NeuralSession
 
     lengths: list[int] = []
-    real = NeuralEngine.convert
+    real = NeuralSession.convert
 
-    def spy(self, wav, control, **kw):
-        lengths.append(len(wav))
-        return real(self, wav, control, **kw)
+    def spy(self, chunk):
+        lengths.append(len(chunk))
+        return real(self, chunk)
 
-    monkeypatch.setattr(NeuralEngine, "convert", spy)
+    monkeypatch.setattr(NeuralSession, "convert", spy)
     src = tmp_path / "in.wav"
     sf.write(src, np.stack([synth_speech(150.0, 2.0, 22050)] * 2, axis=1), 22050, subtype="PCM_24")
     out = tmp_path / "out.flac"
