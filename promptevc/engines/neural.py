@@ -74,7 +74,8 @@ class NeuralEngine(Engine):
         """Load a release (local folder or Hugging Face repo id) and its vocoder.
 
         ``vocoder``: name or path for :func:`promptevc.models.vocoder.load_vocoder` (default: the
-        release's ``meta.json`` vocoder, microsoft/speecht5_hifigan). ``audio``: when given, must
+        release's ``meta.json`` vocoder, else ``default_vocoder_for`` its AudioConfig:
+        hifigan-universal for the hifigan22k preset, microsoft/speecht5_hifigan otherwise). ``audio``: when given, must
         equal the release's AudioConfig.
         """
         import torch
@@ -116,7 +117,9 @@ class NeuralEngine(Engine):
         from promptevc.models.speaker import SpeakerBackbone
 
         speaker = SpeakerBackbone(release.meta.get("speaker_backbone", cfg.model.speaker.backbone), device=device)
-        voc = cls._load_vocoder(vocoder or release.meta.get("vocoder") or "microsoft/speecht5_hifigan", cfg.audio,
+        from promptevc.models.vocoder import default_vocoder_for
+
+        voc = cls._load_vocoder(vocoder or release.meta.get("vocoder") or default_vocoder_for(cfg.audio), cfg.audio,
                                 device)
         return cls(net, units, speaker, voc, release.meta, release.path, device)
 
