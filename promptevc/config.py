@@ -290,14 +290,18 @@ def apply_overrides(cfg: T, overrides: typing.Sequence[str]) -> T:
 # --------------------------------------------------------------------------------------------
 
 
+# Names accepted by AudioConfig.preset (and by every --audio-preset option).
+AUDIO_PRESETS = ("speecht5", "hifigan", "hifigan22k")
+
+
 @dataclasses.dataclass(frozen=True)
 class AudioConfig:
     """Sample rate and mel-spectrogram settings shared by features, models and vocoders.
 
     The default matches transformers' SpeechT5 feature extractor so that the public 16 kHz
     ``microsoft/speecht5_hifigan`` vocoder works unchanged: magnitude STFT, Slaney mel
-    80-7600 Hz, log10 with floor 1e-10. ``AudioConfig.preset("hifigan")`` gives the official
-    HiFi-GAN convention (natural log, clamp 1e-5, fmin 0, reflect padding instead of centring).
+    80-7600 Hz, log10 with floor 1e-10. :meth:`preset` names the conventions public vocoders
+    were trained on (``AUDIO_PRESETS``).
     """
 
     sample_rate: int = 16000
@@ -329,14 +333,28 @@ class AudioConfig:
 
     @staticmethod
     def preset(name: str) -> "AudioConfig":
-        """``speecht5`` (default, 16 kHz, log10) or ``hifigan`` (16 kHz, ln, fmin 0)."""
+        """The AudioConfig named ``name`` (one of ``AUDIO_PRESETS``).
+
+        - ``speecht5`` (the default ``AudioConfig()``): 16 kHz, SpeechT5's mel (Slaney 80-7600 Hz,
+          log10, floor 1e-10, centred frames); ``microsoft/speecht5_hifigan`` takes it.
+        - ``hifigan22k``: the official HiFi-GAN mel (jik876/hifi-gan ``meldataset.py`` with its
+          V1 ``config.json``) at its own 22 050 Hz: n_fft 1024, win 1024, hop 256, 80 Slaney mels
+          0-8000 Hz, magnitude ``sqrt(power + 1e-9)``, reflect padding of (n_fft - hop) / 2 each side
+          instead of centring (so ``T // hop`` frames), natural log with clamp 1e-5. The packaged
+          ``hifigan-universal`` and ``hifigan-ljspeech`` vocoders take exactly this.
+        - ``hifigan``: the same mel convention at 16 kHz (for vocoders trained here at 16 kHz).
+
+        Content features (HuBERT) and speaker embeddings are computed at 16 kHz whatever the
+        preset: the feature code resamples the waveform for them.
+        """
         if name == "speecht5":
             return AudioConfig()
-        if name == "hifigan":
+        if name in ("hifigan", "hifigan22k"):
             return AudioConfig(
-                fmin=0.0, fmax=8000.0, log="ln", log_floor=1e-5, center=False, magnitude_eps=1e-9
+                sample_rate=22050 if name == "hifigan22k" else 16000,
+                fmin=0.0, fmax=8000.0, log="ln", log_floor=1e-5, center=False, magnitude_eps=1e-9,
             )
-        raise ConfigError(f"unknown audio preset {name!r}; choose speecht5 or hifigan")
+        raise ConfigError(f"unknown audio preset {name!r}; choose {', '.join(AUDIO_PRESETS)}")
 
     @property
     def frame_seconds(self) -> float:

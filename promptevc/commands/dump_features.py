@@ -21,6 +21,8 @@ Examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from promptevc.config import AUDIO_PRESETS
+
     parser.add_argument("--data", required=True, help="data dir with wav.scp")
     parser.add_argument("--content", choices=("hubert", "mel"), default="hubert",
                         help="content features: hubert (SSL, default) or mel (offline)")
@@ -35,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--f0", dest="f0_method", choices=("harvest", "dio", "pyin"), default="dio",
                         help="F0 extractor (default: %(default)s, the tracker the neural engine uses at inference; "
                              "another one makes training and inference normalise F0 differently)")
-    parser.add_argument("--audio-preset", choices=("speecht5", "hifigan"), default="speecht5",
+    parser.add_argument("--audio-preset", choices=AUDIO_PRESETS, default="speecht5",
                         help="AudioConfig preset of the mel features (default: %(default)s)")
     parser.add_argument("--audio-config", default=None, metavar="YAML",
                         help="AudioConfig YAML, or a config with a top-level 'audio:' section (e.g. the acoustic "

@@ -1,4 +1,4 @@
-"""``promptevc train-vocoder``: train or fine-tune a HiFi-GAN vocoder on a Kaldi data dir."""
+"""``promptevc train-vocoder``: train or fine-tune a HiFi-GAN or Vocos vocoder on a Kaldi data dir."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 from promptevc.commands._common import add_device_argument, add_set_argument, resolve_device
 
 NAME = "train-vocoder"
-HELP = "train or fine-tune a HiFi-GAN vocoder (MPD + MSD, mel + feature-matching + GAN losses)"
+HELP = "train or fine-tune a HiFi-GAN or Vocos vocoder (MPD + MSD, mel + feature-matching + GAN losses)"
 DESCRIPTION = """\
-Train a HiFi-GAN generator on the recordings of a Kaldi data dir (wav.scp), or fine-tune a
-pretrained vocoder with --init (a promptevc vocoder release, an official HiFi-GAN checkpoint or a
-transformers SpeechT5HifiGan, by path or Hugging Face repo id). Input mels are computed from the
+Train a vocoder generator (the config's architecture: hifigan, or vocos = ConvNeXt + inverse-STFT
+head, the fast CPU choice) on the recordings of a Kaldi data dir (wav.scp), or fine-tune a
+pretrained vocoder with --init (a promptevc vocoder release, hifigan-universal, an official
+HiFi-GAN checkpoint or a transformers SpeechT5HifiGan, by path or Hugging Face repo id). Input mels are computed from the
 audio, or read from --mels-from DIR/<utt>.npy (teacher-forced acoustic-model mels).
 
 Training resumes from the latest checkpoint in --exp. When it ends, EXP/release/ holds a
@@ -20,6 +21,7 @@ generator-only release usable as --vocoder EXP/release. Multi-GPU: run under tor
 
 examples:
   promptevc train-vocoder --config vocoder_tiny --data data/train --exp exp/voc_tiny
+  promptevc train-vocoder --config vocoder_vocos --data data/train --exp exp/vocos
   promptevc train-vocoder --config vocoder_v1 --data data/train --exp exp/voc_ft \\
       --init microsoft/speecht5_hifigan --mels-from dump/mels --set train.max_steps=20000
 """
@@ -27,7 +29,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True,
-                        help="training config YAML, or a packaged name: vocoder_tiny, vocoder_v1")
+                        help="training config YAML, or a packaged name: vocoder_tiny, vocoder_v1, vocoder_vocos, "
+                             "vocoder_vocos_tiny")
     parser.add_argument("--data", required=True, help="Kaldi data dir with wav.scp")
     parser.add_argument("--exp", required=True, help="experiment dir (checkpoints, logs, release/)")
     parser.add_argument("--init", default=None, metavar="NAME_OR_PATH",

@@ -239,8 +239,8 @@ class NeuralEngine(Engine):
         """Load a release (local folder or Hugging Face repo id) and its vocoder.
 
         ``vocoder``: name or path for :func:`promptevc.models.vocoder.load_vocoder` (default: a
-        vocoder recorded in the release's ``meta.json``, else the toolkit's default for the
-        release's AudioConfig). ``audio``: when given, must equal the release's AudioConfig.
+        vocoder recorded in the release's ``meta.json``, else ``default_vocoder_for`` its
+        AudioConfig: hifigan-universal for hifigan22k, microsoft/speecht5_hifigan otherwise). ``audio``: when given, must equal the release's AudioConfig.
         ``control_mode``: "learned" (default) or "parser" (see the module docstring).
         ``threads``: torch intra-op threads (None = torch's default, all cores).
         ``keep_text_encoder``: keep the frozen text encoder in memory between prompts (a server
@@ -293,16 +293,13 @@ class NeuralEngine(Engine):
     @staticmethod
     def _default_vocoder(meta: dict[str, Any], audio: AudioConfig) -> str:
         """A vocoder the release names (other than the generic default), else the default for its AudioConfig."""
-        from promptevc.models import vocoder as voc
+        from promptevc.models.vocoder import DEFAULT_VOCODER, default_vocoder_for
 
         named = meta.get("vocoder")
-        if named and named != voc.DEFAULT_VOCODER:
+        if named and named != DEFAULT_VOCODER:
             return str(named)
-        # Seam for the vocoder package: the offline default for an AudioConfig (e.g. the packaged
-        # universal HiFi-GAN for the official 22 050 Hz preset), when it provides one.
-        pick = getattr(voc, "default_vocoder_for", None)
-        chosen = pick(audio) if pick is not None else None
-        return str(chosen or named or voc.DEFAULT_VOCODER)
+        # The offline default for the AudioConfig (the packaged universal HiFi-GAN for hifigan22k).
+        return default_vocoder_for(audio)
 
     @staticmethod
     def _load_vocoder(name: str, audio: AudioConfig, device: str) -> Any:

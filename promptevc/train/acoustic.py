@@ -29,11 +29,11 @@ import torch
 from promptevc.config import check_audio_compatible, to_dict
 from promptevc.errors import ConfigError, ModelLoadError
 from promptevc.models.config import ExperimentConfig
+from promptevc.models.vocoder import default_vocoder_for
 
 log = logging.getLogger(__name__)
 
 ACOUSTIC_KIND = "acoustic"
-DEFAULT_VOCODER = "microsoft/speecht5_hifigan"
 UNITS_SUBDIR = "units"
 EVALUATOR_SUBDIR = "evaluator"
 RELEASE_SUBDIR = "release"
@@ -343,7 +343,7 @@ def export_release(exp_dir: Path, out_dir: Path, checkpoint: Path | None = None)
         "text_encoder": cfg.model.descriptor.encoder,
         "text_encoder_frozen": cfg.model.descriptor.freeze_encoder,
         "speaker_backbone": cfg.model.speaker.backbone,
-        "vocoder": DEFAULT_VOCODER,
+        "vocoder": default_vocoder_for(cfg.audio),
         "reference": cfg.model.reference,
         "step": int(payload.get("step", 0)),
         "checkpoint": ckpt.name,

@@ -35,7 +35,13 @@ from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from promptevc.config import AudioConfig, from_dict, load_yaml, to_dict
 from promptevc.errors import ConfigError, ModelLoadError
-from promptevc.models.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator, write_hifigan_release
+from promptevc.models.vocoder.hifigan import HiFiGANConfig
+from promptevc.models.vocoder.registry import (
+    build_generator,
+    generator_spec,
+    parse_generator_config,
+    write_vocoder_release,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +127,17 @@ class VocoderTrainingConfig:
     """Everything ``train-vocoder`` reads (``promptevc/configs/vocoder_*.yaml``)."""
 
     audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
-    generator: HiFiGANConfig = dataclasses.field(default_factory=HiFiGANConfig)
+    # Generator architecture (promptevc.models.vocoder.registry: hifigan, vocos) and its settings.
+    architecture: str = "hifigan"
+    generator: Any = dataclasses.field(default_factory=HiFiGANConfig)
     discriminator: DiscriminatorConfig = dataclasses.field(default_factory=DiscriminatorConfig)
     data: VocoderDataConfig = dataclasses.field(default_factory=VocoderDataConfig)
     optim: VocoderOptimConfig = dataclasses.field(default_factory=VocoderOptimConfig)
     loss: VocoderLossConfig = dataclasses.field(default_factory=VocoderLossConfig)
     train: VocoderLoopConfig = dataclasses.field(default_factory=VocoderLoopConfig)
+
+    def __post_init__(self) -> None:
+        self.generator = parse_generator_config(self.architecture, self.generator)
 
 
 def resolve_config_path(name: str | Path) -> Path:
@@ -384,20 +395,22 @@ def check_training_data(data_dir: Path, mels_from: str | None) -> None:
             )
 
 
-def load_init_generator(name: str, device: str = "cpu") -> tuple[HiFiGANConfig, AudioConfig, dict[str, torch.Tensor]]:
-    """Generator config, AudioConfig and plain weights of a pretrained vocoder to fine-tune."""
+def load_init_generator(name: str, device: str = "cpu") -> tuple[str, Any, AudioConfig, dict[str, torch.Tensor]]:
+    """Architecture, generator config, AudioConfig and plain weights of a pretrained vocoder to fine-tune."""
     from promptevc.models.vocoder import load_vocoder
-    from promptevc.models.vocoder.hifigan import HiFiGANVocoder
+    from promptevc.models.vocoder.base import GeneratorVocoder
+    from promptevc.models.vocoder.registry import architecture_of
     from promptevc.models.vocoder.speecht5 import SpeechT5Vocoder, speecht5_to_hifigan
 
     vocoder = load_vocoder(name, device="cpu")
-    if isinstance(vocoder, HiFiGANVocoder):
+    if isinstance(vocoder, GeneratorVocoder):
         gen = vocoder.generator
-        return gen.config, vocoder.audio_config, {k: v.clone() for k, v in gen.state_dict().items()}
+        return (architecture_of(gen), gen.config, vocoder.audio_config,
+                {k: v.clone() for k, v in gen.state_dict().items()})
     if isinstance(vocoder, SpeechT5Vocoder):
         gen_cfg, state = speecht5_to_hifigan(vocoder.model)
-        return gen_cfg, vocoder.audio_config, state
-    raise ConfigError(f"--init {name}: cannot fine-tune a {type(vocoder).__name__}; pass a HiFi-GAN vocoder")
+        return "hifigan", gen_cfg, vocoder.audio_config, state
+    raise ConfigError(f"--init {name}: cannot fine-tune a {type(vocoder).__name__}; pass a HiFi-GAN or Vocos vocoder")
 
 
 def _mel_l1(mel_fn: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -483,14 +496,14 @@ def train_vocoder(
         # config (possibly taken from --init), whatever --config says; init weights are not needed.
         previous = load_yaml(VocoderTrainingConfig, saved)
         config = dataclasses.replace(
-            config, generator=previous.generator, audio=previous.audio,
+            config, architecture=previous.architecture, generator=previous.generator, audio=previous.audio,
             train=dataclasses.replace(config.train, init=previous.train.init),
         )
     elif config.train.init:
-        gen_cfg, audio, init_state = load_init_generator(config.train.init)
-        if gen_cfg != config.generator or audio != config.audio:
+        arch, gen_cfg, audio, init_state = load_init_generator(config.train.init)
+        if arch != config.architecture or gen_cfg != config.generator or audio != config.audio:
             log.info("fine-tuning %s: generator shape and audio settings come from it", config.train.init)
-        config = dataclasses.replace(config, generator=gen_cfg, audio=audio)
+        config = dataclasses.replace(config, architecture=arch, generator=gen_cfg, audio=audio)
     check_generator_fits(config)
 
     info = init_distributed(device)
@@ -526,12 +539,14 @@ def train_vocoder(
             persistent_workers=config.data.num_workers > 0,
         )
 
-        generator = HiFiGANGenerator(config.generator, config.audio.n_mels)
+        generator = build_generator(config.architecture, config.generator, config.audio)
         if init_state is not None:
             from promptevc.release import load_state_strict
 
             load_state_strict(generator, init_state, f"--init {config.train.init}")
-        generator.apply_weight_norm().to(device)
+        if generator_spec(config.architecture).weight_norm:
+            generator.apply_weight_norm()
+        generator.to(device)
         mpd = MultiPeriodDiscriminator(config.discriminator).to(device)
         msd = MultiScaleDiscriminator(config.discriminator).to(device)
         mel_fn = MelSpectrogram(config.audio).to(device)
@@ -649,11 +664,12 @@ def export_release(exp_dir: str | Path, out_dir: str | Path, checkpoint: str | P
     ckpt = Path(checkpoint) if checkpoint else latest_checkpoint(exp_dir)
     if ckpt is None or not ckpt.exists():
         raise ModelLoadError(f"{exp_dir}: no checkpoint to export (train first, or pass --checkpoint)")
-    generator = HiFiGANGenerator(config.generator, config.audio.n_mels).apply_weight_norm()
+    generator = build_generator(config.architecture, config.generator, config.audio)
+    if generator_spec(config.architecture).weight_norm:
+        generator.apply_weight_norm()
     step, _ = load_checkpoint(ckpt, models={"generator": generator}, restore_rng=False)
-    generator.remove_weight_norm()
     meta = {"step": step, "init": config.train.init, "mels_from": config.data.mels_from, "checkpoint": ckpt.name}
-    return write_hifigan_release(out_dir, generator, config.audio, meta)
+    return write_vocoder_release(out_dir, generator, config.audio, meta)
 
 
 def config_from_dict(data: dict[str, Any]) -> VocoderTrainingConfig:

