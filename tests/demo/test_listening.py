@@ -31,8 +31,9 @@ def test_manifest_builds_expected_trials(test_folder):
     ranking = {t.key: t.stimuli for t in test.trials if t.type == "ranking"}
     # Intended order: weakest first.
     assert ranking["ranking:evc|u1|sad"] == ("evc/u1_sad_lo.wav", "evc/u1_sad_hi.wav")
-    assert test.stimuli["ref/u1.wav"].emotion == "neutral" and test.stimuli["ref/u1.wav"].intensity is None
-    assert test.stimuli["evc/u1_sad_hi.wav"].intensity == pytest.approx(0.8)
+    ref = test.trial("mos:ref/u1.wav").items[0]
+    assert ref.emotion == "neutral" and ref.intensity is None and ref.system == "reference"
+    assert test.trial("mos:evc/u1_sad_hi.wav").items[0].intensity == pytest.approx(0.8)
 
 
 def test_tasks_column_restricts_trials(tmp_path):
@@ -91,7 +92,7 @@ def test_bad_manifest_rows_give_one_line_errors(tmp_path, row, message):
 
 
 def test_missing_manifest_or_columns(tmp_path):
-    with pytest.raises(ListeningTestError, match="no manifest.csv"):
+    with pytest.raises(ListeningTestError, match="no manifest.yaml or manifest.csv"):
         ListeningTest.from_folder(tmp_path)
     (tmp_path / "manifest.csv").write_text("file,system\nx.wav,a\n")
     with pytest.raises(ListeningTestError, match="missing column.*condition"):
@@ -126,9 +127,9 @@ def test_answers_resume_and_sqlite_contents(test_folder):
     store = store_for(test)
     session = store.start(test, "P01")
     assert session.progress() == "0 of 14 trials done" and session.next_trial.index == 0
-    assert store.record(session, 0, "4 - Good")
-    assert store.record(session, 1, 2)
-    assert not store.record(session, 1, 5)  # double submit: first answer kept
+    assert store.record(session, 0, "4 - Good").stored
+    assert store.record(session, 1, 2).stored
+    assert not store.record(session, 1, 5).stored  # double submit: first answer kept, the caller is told
 
     # A new store object (server restart) resumes at trial 2 with the same plan.
     again = ResultStore(test.root / "results.sqlite").start(ListeningTest.from_folder(test_folder), "P01")
@@ -139,7 +140,7 @@ def test_answers_resume_and_sqlite_contents(test_folder):
     rows = db.execute(
         "SELECT participant, trial_index, trial_type, system, condition, response FROM answers ORDER BY id"
     ).fetchall()
-    first = test.stimuli[session.plan[0].stimuli[0]]
+    first = test.trial(session.plan[0].key).items[0]
     assert rows[0] == ("P01", 0, "mos", first.system, first.condition, "4")
     assert rows[1][1:3] == (1, "mos") and rows[1][5] == "2"
     assert len(rows) == 2
