@@ -257,13 +257,13 @@ class _Fields:
     def __init__(self, data: Any, where: str, allowed: tuple[str, ...]):
         if not isinstance(data, dict):
             raise ListeningTestError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+        self.data, self.where = data, where
         unknown = [k for k in data if k not in allowed]
         if unknown:
-            raise ListeningTestError(f"{where}.{unknown[0]}: unknown field; known fields: {', '.join(allowed)}")
-        self.data, self.where = data, where
+            raise ListeningTestError(f"{self.path(str(unknown[0]))}: unknown field; known fields: {', '.join(allowed)}")
 
     def path(self, key: str) -> str:
-        return f"{self.where}.{key}"
+        return f"{self.where} {key}" if self.where.endswith(":") else f"{self.where}.{key}"
 
     def has(self, key: str) -> bool:
         return key in self.data and self.data[key] is not None
@@ -449,7 +449,10 @@ class _Builder:
         if not isinstance(rel, str) or not rel.strip():
             raise ListeningTestError(f"{where}: give a file path inside the test folder")
         rel = rel.strip()
-        path = resolve_inside(self.root, rel)
+        try:
+            path = resolve_inside(self.root, rel)
+        except ListeningTestError as exc:
+            raise ListeningTestError(f"{where}: {exc}") from None
         key = path.relative_to(self.root.resolve()).as_posix()
         if path.suffix.lower() not in AUDIO_SUFFIXES:
             raise ListeningTestError(f"{where}: {rel!r} is not an audio file ({', '.join(AUDIO_SUFFIXES)})")
@@ -475,7 +478,7 @@ class _Builder:
     def from_yaml(self) -> ListeningTest:
         import yaml
 
-        where = self.manifest.name
+        where = f"{self.manifest}:"
         if self.manifest.stat().st_size > MAX_MANIFEST_BYTES:
             raise ListeningTestError(f"{self.manifest}: larger than {MAX_MANIFEST_BYTES // 1_000_000} MB")
         try:
@@ -508,7 +511,7 @@ class _Builder:
         if not raw_blocks:
             raise ListeningTestError(f"{top.path('blocks')}: empty; give at least one block of trials")
         for b, raw in enumerate(raw_blocks):
-            bw = f"{where}: blocks[{b}]"
+            bw = f"{where} blocks[{b}]"
             f = _Fields(raw, bw, _BLOCK_FIELDS)
             kind = f.text("type", required=True).lower()
             if kind not in TRIAL_TYPES:
