@@ -77,7 +77,8 @@ QUESTIONS = {
     "emotion": "Which emotion does the speaker express?",
     "ranking": "Rank the versions by how strongly they sound {emotion}: 1 = weakest, {n} = strongest; each rank once.",
     "mushra": ("Listen to the reference, then rate every version against it: 100 = sounds the same as the "
-               "reference, 0 = bad. One of the versions is the reference itself."),
+               "reference; 80-100 excellent, 60-80 good, 40-60 fair, 20-40 poor, 0-20 bad. One of the versions "
+               "is the reference itself."),
     "ab": "Which version sounds more natural?",
     "abx": "Which version, A or B, is closer to the reference X?",
     "smos": ("Could both recordings come from the same speaker? Ignore what is said, the emotion and the "

@@ -61,7 +61,7 @@ def plot_prosody(
 
 
 def plot_scores(panels: list[tuple[str, list[dict], tuple[float, float]]], path: str | Path) -> Path:
-    """One panel per test type: each system's mean (dot) with its 95 % CI (bar), as PNG.
+    """One panel per test type: each system's mean (dot) with its 95 % CI (bar, cut at the scale's ends), as PNG.
 
     ``panels``: ``(title, rows, (y_min, y_max))`` with rows holding ``system``, optional
     ``condition``, ``mean``, ``ci95_low``, ``ci95_high`` (the :mod:`promptevc.demo.stats` tables).
@@ -77,11 +77,14 @@ def plot_scores(panels: list[tuple[str, list[dict], tuple[float, float]]], path:
             low = np.array([r["ci95_low"] if math.isfinite(r["ci95_low"]) else r["mean"] for r in rows], dtype=float)
             high = np.array([r["ci95_high"] if math.isfinite(r["ci95_high"]) else r["mean"] for r in rows],
                             dtype=float)
+            # An interval from very few ratings can leave the scale; draw it up to the scale's ends.
+            low, high = np.clip(low, lo, hi), np.clip(high, lo, hi)
             x = np.arange(len(rows))
             ax.errorbar(x, means, yerr=[means - low, high - means], fmt="o", capsize=4, lw=1.4)
             ax.set_xticks(x, labels, fontsize=8, rotation=30 if len(rows) > 3 else 0, ha="right" if len(rows) > 3
                           else "center")
-            ax.set_ylim(lo, hi)
+            pad = 0.04 * (hi - lo)  # points at the ends of the scale stay visible
+            ax.set_ylim(lo - pad, hi + pad)
             ax.set_xlim(-0.6, len(rows) - 0.4)
             ax.set_title(title, fontsize=10)
             ax.grid(axis="y", alpha=0.3)

@@ -198,7 +198,7 @@ def mushra_summary(answers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[float]] = {}
     for _, _, system, score in _mushra_scores(answers):
         groups.setdefault(system, []).append(score)
-    order = sorted(groups, key=lambda s: (s != "reference", s.startswith("anchor-"), s))
+    order = sorted(groups, key=lambda s: (s != "reference", _is_calibration(s), s))
     return [{"system": s, **_describe(groups[s])} for s in order]
 
 
@@ -216,9 +216,19 @@ def _paired_units(answers: list[dict[str, Any]], trial_type: str) -> dict[str, d
     return {s: {k: float(np.mean(v)) for k, v in units.items()} for s, units in per.items()}
 
 
+def _is_calibration(system: str) -> bool:
+    """MUSHRA's hidden reference and anchors: they calibrate the scale and are not systems under test."""
+    return system == "reference" or system.startswith("anchor-")
+
+
 def pairwise_wilcoxon(answers: Iterable[dict[str, Any]], trial_type: str) -> list[dict[str, Any]]:
-    """Every pair of systems of ``trial_type``: paired Wilcoxon signed-rank (B - A) with Holm correction."""
+    """Every pair of systems of ``trial_type``: paired Wilcoxon signed-rank (B - A) with Holm correction.
+
+    For MUSHRA the hidden reference and the anchors are left out of the family of tests.
+    """
     units = _paired_units(list(answers), trial_type)
+    if trial_type == "mushra":
+        units = {s: v for s, v in units.items() if not _is_calibration(s)}
     rows = []
     for a, b in itertools.combinations(sorted(units), 2):
         shared = sorted(set(units[a]) & set(units[b]))

@@ -11,6 +11,7 @@ port, or after the test) with ``--results``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import uuid
@@ -37,6 +38,7 @@ import gradio as gr
 log = logging.getLogger(__name__)
 
 SLOT_NAMES = "ABCDEFGHIJKL"
+SLOTS_PER_ROW = 3
 INTRO = """# PromptEVC
 Change how a recording *feels*, steered by a text prompt; or take part in a listening test.
 """
@@ -121,16 +123,21 @@ class _TrialWidgets:
                                   buttons=[], elem_id="lt_audio")
             self.rating = gr.Radio(list(MOS_SCALE.values()), label="Your rating", visible=False, elem_id="lt_rating")
             self.emotion = gr.Radio(list(EMOTIONS), label="Emotion", visible=False, elem_id="lt_emotion")
-            self.rows, self.slot_audio, self.slot_score, self.slot_rank = [], [], [], []
-            for i in range(MAX_SLOTS):
-                with gr.Row(visible=False, equal_height=True, elem_id=f"lt_slot_{i}") as row:
-                    self.slot_audio.append(gr.Audio(label=f"Version {SLOT_NAMES[i]}", type="numpy",
-                                                    interactive=False, buttons=[], scale=2,
-                                                    elem_id=f"lt_slot_audio_{i}"))
-                    self.slot_score.append(gr.Slider(0, 100, value=0, step=1, label=f"Score of {SLOT_NAMES[i]}",
-                                                     visible=False, scale=3, elem_id=f"lt_slot_score_{i}"))
-                    self.slot_rank.append(gr.Radio(["1", "2"], label=f"Rank of version {SLOT_NAMES[i]}",
-                                                   visible=False, scale=3, elem_id=f"lt_slot_rank_{i}"))
+            # Versions in a grid, SLOTS_PER_ROW to a row: a 12-version MUSHRA screen stays within a page or two.
+            self.rows, self.slots, self.slot_audio, self.slot_score, self.slot_rank = [], [], [], [], []
+            for r in range(MAX_SLOTS // SLOTS_PER_ROW):
+                with gr.Row(visible=False, elem_id=f"lt_slot_row_{r}") as row:
+                    for i in range(r * SLOTS_PER_ROW, (r + 1) * SLOTS_PER_ROW):
+                        with gr.Column(visible=False, min_width=240, elem_id=f"lt_slot_{i}") as col:
+                            self.slot_audio.append(gr.Audio(label=f"Version {SLOT_NAMES[i]}", type="numpy",
+                                                            interactive=False, buttons=[],
+                                                            elem_id=f"lt_slot_audio_{i}"))
+                            self.slot_score.append(gr.Slider(0, 100, value=0, step=1,
+                                                             label=f"Score of {SLOT_NAMES[i]} (0-100)",
+                                                             visible=False, elem_id=f"lt_slot_score_{i}"))
+                            self.slot_rank.append(gr.Radio(["1", "2"], label=f"Rank of version {SLOT_NAMES[i]}",
+                                                           visible=False, elem_id=f"lt_slot_rank_{i}"))
+                        self.slots.append(col)
                 self.rows.append(row)
             self.choice = gr.Radio(CHOICES_AB, label="Your choice", visible=False, elem_id="lt_choice")
             self.submit = gr.Button("Submit answer", variant="primary", elem_id="lt_submit")
@@ -140,7 +147,7 @@ class _TrialWidgets:
     def outputs(self) -> list:
         return [self.status, self.intro, self.instructions, self.consent_box, self.consent_text, self.consent,
                 self.box, self.instruction, self.reference, self.audio, self.rating, self.emotion, self.choice,
-                self.end_box, self.end, *self.rows, *self.slot_audio, *self.slot_score, *self.slot_rank]
+                self.end_box, self.end, *self.rows, *self.slots, *self.slot_audio, *self.slot_score, *self.slot_rank]
 
 
 def _time_left(session: Session) -> str:
@@ -150,7 +157,7 @@ def _time_left(session: Session) -> str:
 
 def _render(w: _TrialWidgets, session: Session | None, message: str = "", intro: bool = False) -> dict:
     """Updates for :meth:`_TrialWidgets.outputs`: the intro page, the next trial, or the end."""
-    hidden = {c: gr.update(visible=False) for c in (w.intro, w.box, w.end_box, *w.rows)}
+    hidden = {c: gr.update(visible=False) for c in (w.intro, w.box, w.end_box, *w.rows, *w.slots)}
     if session is None:
         return {**hidden, w.status: message}
     test = session.test
@@ -188,9 +195,19 @@ def _render(w: _TrialWidgets, session: Session | None, message: str = "", intro:
             out[w.rating] = gr.update(visible=True, value=None, choices=list(SCALES[kind].values()))
         return out
     n = len(trial.stimuli)
+    used_rows = math.ceil(n / SLOTS_PER_ROW)
+    for r in range(used_rows):
+        out[w.rows[r]] = gr.update(visible=True)
+    # Slots after the last version in a used row stay as empty columns so the grid keeps its width.
+    for i in range(n, used_rows * SLOTS_PER_ROW):
+        out[w.slots[i]] = gr.update(visible=True)
+        out[w.slot_audio[i]] = gr.update(visible=False, value=None)
+        out[w.slot_score[i]] = gr.update(visible=False)
+        out[w.slot_rank[i]] = gr.update(visible=False)
     for i in range(n):
-        out[w.rows[i]] = gr.update(visible=True)
-        out[w.slot_audio[i]] = gr.update(value=test.load_audio(trial.stimuli[i]), label=f"Version {SLOT_NAMES[i]}")
+        out[w.slots[i]] = gr.update(visible=True)
+        out[w.slot_audio[i]] = gr.update(visible=True, value=test.load_audio(trial.stimuli[i]),
+                                         label=f"Version {SLOT_NAMES[i]}")
         out[w.slot_score[i]] = gr.update(visible=kind == "mushra", value=0)
         out[w.slot_rank[i]] = gr.update(visible=kind == "ranking", value=None,
                                         choices=[str(r) for r in range(1, n + 1)])
@@ -299,7 +316,11 @@ def _frame(rows: list[dict], columns: tuple[str, ...] | None = None):
 def _results_tab(app: ListeningApp, work_dir: Path, demo: gr.Blocks, tab: gr.Tab) -> None:
     from promptevc.demo import stats
     from promptevc.demo.plots import plot_confusion, plot_scores
+    from promptevc.utils.plots import pyplot
 
+    # Import pyplot now: the tables load with the page, in a worker thread, and a first import of
+    # pyplot racing Gradio's own matplotlib backend switch in another thread fails half-initialised.
+    pyplot()
     names = app.test_names()
     with gr.Row():
         test_name = gr.Dropdown(names, value=names[0] if names else None, label="Test", elem_id="res_test")
@@ -317,43 +338,52 @@ def _results_tab(app: ListeningApp, work_dir: Path, demo: gr.Blocks, tab: gr.Tab
                                    "distribution-free 95 % CI", elem_id="res_mushra")
     mos_df = gr.Dataframe(label="Category scales (MOS naturalness, SMOS speaker similarity, ESMOS emotion "
                                 "similarity; 1-5) per system and condition", elem_id="res_mos")
-    pairwise_df = gr.Dataframe(label="Paired Wilcoxon signed-rank tests between systems (B - A), Holm-corrected "
-                                     "per test type", elem_id="res_pairwise")
+    pairwise_df = gr.Dataframe(label="Paired Wilcoxon signed-rank tests between the systems under test (B - A; "
+                                     "MUSHRA's hidden reference and anchors are not tested), Holm-corrected per "
+                                     "test type", elem_id="res_pairwise")
     preference_df = gr.Dataframe(label="AB / ABX preference with two-sided sign tests (no preference excluded), "
                                        "Holm-corrected", elem_id="res_preference")
     agreement_df = gr.Dataframe(label="Inter-rater agreement: Krippendorff's alpha", elem_id="res_agreement")
     confusion_df = gr.Dataframe(label="Confusion matrix (rows intended, columns answered)", elem_id="res_confusion")
     ranking_df = gr.Dataframe(label="Intensity ranking agreement with the intended order", elem_id="res_ranking")
-    files = gr.File(label="CSV files", file_count="multiple", interactive=False, elem_id="res_files")
+    files = gr.File(label="CSV files (after Export CSV)", file_count="multiple", interactive=False, height=160,
+                    elem_id="res_files")
     outputs = [summary, screening_df, scores_img, confusion_img, mushra_df, mos_df, pairwise_df, preference_df,
                agreement_df, confusion_df, ranking_df]
 
     def on_refresh(name: str | None) -> list:
         if not name:
-            return ["No listening tests.", *[None] * (len(outputs) - 1)]
+            return ["No listening tests.", *[gr.update(visible=False)] * (len(outputs) - 1)]
         try:
             test = app.test(name)
             answers = app.store(name).answers(name)
             people = app.store(name).participant_rows(name)
         except PromptEVCError as err:
-            return [f"**Error:** {err}", *[None] * (len(outputs) - 1)]
+            return [f"**Error:** {err}", *[gr.update(visible=False)] * (len(outputs) - 1)]
         res = stats.summarise(answers, test.settings, people)
         excluded = [r for r in res["screening"] if r["excluded"]]
-        acc = "n/a" if res["confusion"].sum() == 0 else f"{res['accuracy']:.1%}"
+        has_emotion = bool(res["confusion"].sum())
         text = (f"**{name}**: {len(people)} participant(s), {len(answers)} answer(s); "
-                f"{len(excluded)} participant(s) excluded by screening; {len(res['scored'])} answer(s) scored; "
-                f"emotion identification accuracy {acc}.")
+                f"{len(excluded)} participant(s) excluded by screening; {len(res['scored'])} answer(s) scored"
+                + (f"; emotion identification accuracy {res['accuracy']:.1%}." if has_emotion else "."))
         tag = uuid.uuid4().hex[:12]
-        img = str(plot_confusion(res["confusion"], work_dir / f"confusion-{tag}.png"))
+        confusion = str(plot_confusion(res["confusion"], work_dir / f"confusion-{tag}.png")) if has_emotion else None
         panels = [("MUSHRA", res["mushra"], (0, 100))] if res["mushra"] else []
         panels += [(t.upper(), [r for r in res["ratings"] if r["test"] == t], (1, 5))
                    for t in ("mos", "smos", "esmos") if any(r["test"] == t for r in res["ratings"])]
         scores = str(plot_scores(panels, work_dir / f"scores-{tag}.png")) if panels else None
-        return [text, _frame(res["screening"], stats.SCREENING_COLUMNS), scores, img,
-                _frame(res["mushra"], stats.MUSHRA_COLUMNS), _frame(res["ratings"], stats.RATING_COLUMNS),
-                _frame(res["pairwise"], stats.PAIRWISE_COLUMNS), _frame(res["preference"], stats.PREFERENCE_COLUMNS),
-                _frame(res["agreement"], stats.AGREEMENT_COLUMNS), _frame(stats.confusion_rows(res["confusion"])),
-                _frame(res["ranking"], stats.RANKING_COLUMNS)]
+
+        def table(rows, columns=None):
+            return gr.update(value=_frame(rows, columns), visible=bool(rows))
+
+        return [text, table(res["screening"], stats.SCREENING_COLUMNS),
+                gr.update(value=scores, visible=scores is not None),
+                gr.update(value=confusion, visible=has_emotion),
+                table(res["mushra"], stats.MUSHRA_COLUMNS), table(res["ratings"], stats.RATING_COLUMNS),
+                table(res["pairwise"], stats.PAIRWISE_COLUMNS), table(res["preference"], stats.PREFERENCE_COLUMNS),
+                table(res["agreement"], stats.AGREEMENT_COLUMNS),
+                gr.update(value=_frame(stats.confusion_rows(res["confusion"])), visible=has_emotion),
+                table(res["ranking"], stats.RANKING_COLUMNS)]
 
     def on_export(name: str | None) -> list[str] | None:
         try:

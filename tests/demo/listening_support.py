@@ -109,9 +109,31 @@ def block(data: dict, kind: str) -> dict:
     return next(b for b in data["blocks"] if b["type"] == kind)
 
 
+# Attention trials added to the blocks that have none, so every type can screen a careless participant.
+EXTRA_GOLD = {
+    "ab": {"id": "gold-ab", "utt": "u1", "stimuli": {"natural": "nat/u1_sad.wav", "noise": "gold/noise.wav"},
+           "gold": "natural"},
+    "smos": {"file": "src/u1.wav", "reference": "src/u1.wav", "system": "same", "gold": [4, 5]},
+    "esmos": {"file": "nat/u1_sad.wav", "reference": "nat/u1_sad.wav", "system": "same", "gold": [4, 5]},
+    "ranking": {"system": "gold", "utt": "u2", "emotion": "sad", "gold": True,
+                "versions": [{"file": "evc/u1_sad_lo.wav", "intensity": 0.1},
+                             {"file": "evc/u1_sad_hi.wav", "intensity": 0.9}]},
+}
+
+
+def single_type_manifest(kind: str) -> dict:
+    """MANIFEST with only the block of ``kind`` (plus an attention trial where it has none)."""
+    data = manifest(completion_code="auto")
+    b = copy.deepcopy(block(data, kind))
+    if kind in EXTRA_GOLD:
+        b["trials"].append(copy.deepcopy(EXTRA_GOLD[kind]))
+    data["blocks"] = [b]
+    return data
+
+
 # Scores an honest participant gives; a careless one rates the hidden reference low and fails gold trials.
 MUSHRA_SCORES = {"reference": 100, "anchor-3.5k": 15, "anchor-7k": 35, "evc": 80, "prosody": 60}
-MOS_SCORES = {"evc": 4, "prosody": 3, "natural": 5}
+MOS_SCORES = {"evc": 4, "prosody": 3, "natural": 5, "same": 5}
 
 
 def answer_for(test, planned, careless: bool = False, shift: int = 0):
@@ -126,12 +148,12 @@ def answer_for(test, planned, careless: bool = False, shift: int = 0):
     kind = planned.type
     if kind in ("mos", "smos", "esmos"):
         if design.gold is not None:
-            return 5 if careless else design.gold[0]
+            return next(v for v in (1, 5, 3) if v not in design.gold) if careless else design.gold[0]
         return max(1, min(5, MOS_SCORES.get(shown[0].system, 3) + shift))
     if kind == "emotion":
         return "neutral" if careless and design.gold else shown[0].emotion
     if kind == "ranking":
-        order = sorted(range(len(shown)), key=lambda i: shown[i].intensity)
+        order = sorted(range(len(shown)), key=lambda i: shown[i].intensity, reverse=careless and bool(design.gold))
         ranks = [0] * len(shown)
         for r, i in enumerate(order):
             ranks[i] = str(r + 1)

@@ -177,9 +177,10 @@ def test_preference_counts_and_sign_test():
 def test_pairwise_wilcoxon_with_holm_on_known_data():
     """Three systems in MUSHRA: B - A differences of Darwin's example give the textbook p."""
     d = [6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75]
-    answers = [_mushra(f"P{i:02d}", 0, {"a": 50, "b": 50 + x / 4, "c": 99}) for i, x in enumerate(d)]
+    answers = [_mushra(f"P{i:02d}", 0, {"reference": 100, "anchor-3.5k": 10, "a": 50, "b": 50 + x / 4, "c": 99})
+               for i, x in enumerate(d)]
     rows = {(r["system_a"], r["system_b"]): r for r in stats.pairwise_wilcoxon(answers, "mushra")}
-    assert set(rows) == {("a", "b"), ("a", "c"), ("b", "c")}
+    assert set(rows) == {("a", "b"), ("a", "c"), ("b", "c")}  # hidden reference and anchor are not tested
     ab = rows[("a", "b")]
     assert ab["n_pairs"] == 15 and ab["w_minus"] == 24 and ab["p"] == pytest.approx(0.041259765625)
     # a vs c: all 15 differences +49 -> exact p = 2 / 2^15; b vs c: all positive too

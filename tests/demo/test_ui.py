@@ -128,8 +128,9 @@ def test_listening_handlers_walk_all_trial_types(tmp_path, test_folder, fake_loa
         kind = "mos" if "natural" in text else "emotion" if "Which emotion" in text else "ranking"
         seen.append(kind)
         if kind == "ranking":
-            rows = [out[_component(demo, f"lt_slot_{i}")]["visible"] for i in range(12)]
-            assert rows == [True, True] + [False] * 10
+            shown = [out[_component(demo, f"lt_slot_audio_{i}")].get("visible") for i in range(3)]
+            assert shown == [True, True, False]  # the third column of the row is an empty placeholder
+            assert [out[_component(demo, f"lt_slot_row_{r}")]["visible"] for r in range(4)] == [True] + [False] * 3
             ranks = [None] * 12
             refused = on_submit(out[state], None, None, None, *slots[:12], "1", "1", *ranks[2:])
             assert "different rank" in refused[c["status"]] and refused[state] == out[state]
@@ -185,14 +186,19 @@ def test_results_handlers_summarise_and_export(tmp_path, test_folder, fake_loade
             answer = {"mos": score, "emotion": "sad"}.get(trial.type, ["1", "2"])
             app.answer("pilot", pid, trial.index, answer)
     demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader), app, show_results=True)
-    (summary, screening, scores_png, confusion_png, mushra, mos, pairwise, preference, agreement, confusion,
-     ranking) = _handler(demo, "on_refresh")("pilot")
+    outs = _handler(demo, "on_refresh")("pilot")
+    summary = outs[0]
+    (screening, scores_png, confusion_png, mushra, mos, pairwise, preference, agreement, confusion,
+     ranking) = (o["value"] for o in outs[1:])
+    visible = [o["visible"] for o in outs[1:]]
+    assert visible == [True, True, True, False, True, True, False, True, True, True]  # no MUSHRA, no AB here
     assert "2 participant(s), 28 answer(s)" in summary and "0 participant(s) excluded" in summary
     assert list(screening["participant"]) == ["P01", "P02"] and not screening["excluded"].any()
     # (evc, 4 conditions) x 2 participants; (reference, natural) holds u1 and u2.
     assert list(mos["n"]) == [2, 2, 2, 2, 4] and list(mos["mean"]) == [3.0] * 5
     assert set(pairwise["system_a"]) == {"evc"} and set(pairwise["system_b"]) == {"reference"}
     assert list(agreement["participants"]) == [2] and mushra.empty and preference.empty
+    assert "emotion identification accuracy 33.3%" in summary  # 4 of 12 intended emotions were sad
     # Two sad answers per intended emotion: the sad column holds all 12.
     assert int(confusion["sad"].sum()) == 12 and list(confusion["n"]) == [4, 0, 4, 4, 0]
     assert list(ranking["n"]) == [4] and open(confusion_png, "rb").read(4) == b"\x89PNG"
