@@ -33,8 +33,10 @@ LEVEL_WINDOW_S = 0.025
 # Band split of the spectral-balance measure: the ~1 kHz boundary that Banse & Scherer (1996)
 # use for the share of energy above 1 kHz, where the prosody engine's tilt shelf is centred.
 TILT_SPLIT_HZ = 1000.0
-# Internal pauses shorter than this (in the source) are too short to measure a pause stretch.
-MIN_PAUSE_S = 0.05
+# Internal pauses shorter than this (in the source) are too short to measure a pause stretch:
+# on 3-7 s read sentences with 0.07-0.3 s of pauses, a near-identity WORLD resynthesis already
+# moves the ratio by a factor 0.6-1.9, as speech/pause decisions flip at the edges.
+MIN_PAUSE_S = 0.3
 # DTW cost matrices above this many cells (~10 s against 10 s at 5 ms) are aligned at a lower
 # frame rate to bound memory.
 MAX_DTW_CELLS = 4_000_000

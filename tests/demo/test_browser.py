@@ -102,10 +102,12 @@ def test_convert_and_listening_test_in_chromium(demo_url, tmp_path):
             page.get_by_role("tab", name="Listening test").click()
             page.fill("#lt_participant textarea, #lt_participant input", "P01")
             page.click("#lt_start")
+            page.wait_for_selector("#lt_intro", state="visible")  # instructions first (no consent in a CSV test)
+            page.click("#lt_begin")
             page.wait_for_selector("#lt_instruction :text('Trial 1 of 14')")
             for k, label in enumerate(("4 - Good", "2 - Poor")):
                 page.wait_for_selector("#lt_audio a[download], #lt_audio audio", state="attached")
-                page.locator("#lt_mos label").filter(has_text=label).click()
+                page.locator("#lt_rating label").filter(has_text=label).click()
                 page.click("#lt_submit")
                 page.wait_for_selector(f"#lt_instruction :text('Trial {k + 2} of 14')")
             assert "2 of 14 trials done" in page.inner_text("#lt_status")
@@ -114,9 +116,8 @@ def test_convert_and_listening_test_in_chromium(demo_url, tmp_path):
             assert "u1_sad" not in html and "ref/u" not in html and "manifest.csv" not in html
             _shot(page, tmp_path, "demo_listening.png")
 
-            # Experimenter's results view.
+            # Experimenter's results view: filled when the tab opens, no Refresh needed.
             page.get_by_role("tab", name="Results (experimenter)").click()
-            page.click("#res_refresh")
             page.wait_for_selector("#res_summary :text('2 answer(s)')")
             _shot(page, tmp_path, "demo_results.png")
         finally:

@@ -453,3 +453,16 @@ def test_old_results_file_gets_the_new_columns(tmp_path, test_folder):
     session = app.answer("pilot", "P09", 1, 4)
     answers = app.store("pilot").answers()
     assert [a["response"] for a in answers] == [3, 4] and answers[0]["training"] is False
+
+
+def test_readme_example_manifest_builds(tmp_path):
+    """The complete example in demo/README.md is a valid manifest (kept true by this test)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "demo" / "README.md").read_text(encoding="utf-8")
+    text = readme.split("### A complete example for each test type", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    folder = make_yaml_test(tmp_path / "readme")
+    (folder / "manifest.yaml").write_text(text)
+    test = ListeningTest.from_folder(folder)
+    assert [b.type for b in test.blocks] == ["mos", "mushra", "ab", "abx", "smos", "esmos", "emotion", "ranking"]
+    assert test.settings.completion_code == "auto" and sum(t.gold is not None for t in test.trials) == 6
