@@ -102,6 +102,26 @@ def test_dnsmos_scores_clean_above_noisy(dnsmos):
     assert dnsmos.score(clean) == a  # deterministic
 
 
+def test_dnsmos_batches_equal_the_reference_scorer(dnsmos):
+    """Several clips in one batched call score exactly as speechmos's own per-clip DNSMOS."""
+    from speechmos.dnsmos import DNSMOS
+
+    from promptevc.eval.quality import _speechmos_dir, dnsmos_windows
+
+    folder = _speechmos_dir()
+    reference = DNSMOS(str(folder / "dnsmos_models" / "sig_bak_ovr.onnx"), str(folder / "dnsmos_models" / "model_v8.onnx"))
+    clips = [synth_speech(140.0, 4.6, SR, seed=1), synth_speech(190.0, 9.5, SR, seed=2)]
+    ours = dnsmos.score_many(clips)
+    for clip, got in zip(clips, ours, strict=True):
+        ref = reference(clip, SR, False)
+        assert got["dnsmos_ovrl"] == pytest.approx(float(ref["ovrl_mos"]), abs=1e-5)
+        assert got["dnsmos_p808"] == pytest.approx(float(ref["p808_mos"]), abs=1e-5)
+    # window policies: a 3 s clip is doubled to 12 s and scored on 3 windows, or repeated into one
+    assert len(dnsmos_windows(np.zeros(3 * SR) + 0.1, "reference")) == 3
+    assert len(dnsmos_windows(np.zeros(3 * SR) + 0.1, "single")) == 1
+    assert len(dnsmos_windows(np.zeros(10 * SR) + 0.1, "single")) == 1  # long clips: as the reference
+
+
 @pytest.mark.slow
 def test_transformers_asr_from_local_folder(tmp_path):
     """The transformers path runs on a tiny random CTC model saved to disk (no network)."""
