@@ -983,23 +983,23 @@ class ResultStore:
             self.finish(session)
         return session
 
-    def consent(self, session: Session) -> None:
-        """Record that the participant accepted the consent text (once; the first time is kept)."""
+    def _stamp(self, session: Session, column: str) -> None:
+        """Set a participant's time column (consent_utc, finished_utc) once; the first time is kept."""
         db = self._connect()
         try:
-            db.execute("UPDATE participants SET consent_utc=COALESCE(consent_utc, ?) WHERE test=? AND participant=?",
+            db.execute(f"UPDATE participants SET {column}=COALESCE({column}, ?) WHERE test=? AND participant=?",
                        (_now(), session.test.name, session.participant))
         finally:
             db.close()
+
+    def consent(self, session: Session) -> None:
+        """Record that the participant accepted the consent text."""
+        self._stamp(session, "consent_utc")
         session.consented = True
 
     def finish(self, session: Session) -> None:
-        db = self._connect()
-        try:
-            db.execute("UPDATE participants SET finished_utc=COALESCE(finished_utc, ?) WHERE test=? AND participant=?",
-                       (_now(), session.test.name, session.participant))
-        finally:
-            db.close()
+        """Record the end of the session (all answered, or the time budget used up)."""
+        self._stamp(session, "finished_utc")
         session.finished = True
 
     def record(self, session: Session, trial_index: int, answer: Any, response_s: float | None = None) -> Recorded:
@@ -1049,21 +1049,24 @@ class ResultStore:
             self.finish(session)
         return Recorded(inserted, passed if inserted else None)
 
-    def answers(self, test: str | None = None) -> list[dict[str, Any]]:
-        """All answers (experimenter view), oldest first; ``response``, ``stimuli``, ``items`` decoded."""
+    def _select(self, table: str, columns: tuple[str, ...], test: str | None, order: str) -> list[dict[str, Any]]:
+        """Rows of ``table`` (all tests, or one) as dicts of ``columns``."""
         db = self._connect()
         try:
-            query = f"SELECT {', '.join(ANSWER_COLUMNS)} FROM answers"
+            query = f"SELECT {', '.join(columns)} FROM {table}"
             args: tuple = ()
             if test is not None:
                 query += " WHERE test=?"
                 args = (test,)
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
+            rows = db.execute(f"{query} ORDER BY {order}", args).fetchall()
         finally:
             db.close()
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def answers(self, test: str | None = None) -> list[dict[str, Any]]:
+        """All answers (experimenter view), oldest first; ``response``, ``stimuli``, ``items`` decoded."""
         out = []
-        for r in rows:
-            d = dict(zip(ANSWER_COLUMNS, r, strict=True))
+        for d in self._select("answers", ANSWER_COLUMNS, test, "id"):
             d["response"] = json.loads(d["response"])
             d["stimuli"] = json.loads(d["stimuli"])
             d["items"] = json.loads(d["items"]) if d["items"] else []
@@ -1078,17 +1081,7 @@ class ResultStore:
 
     def participant_rows(self, test: str | None = None) -> list[dict[str, Any]]:
         """Who started, when, consent and end times, and the completion code shown to them."""
-        db = self._connect()
-        try:
-            query = f"SELECT {', '.join(PARTICIPANT_COLUMNS)} FROM participants"
-            args: tuple = ()
-            if test is not None:
-                query += " WHERE test=?"
-                args = (test,)
-            rows = db.execute(query + " ORDER BY participant", args).fetchall()
-        finally:
-            db.close()
-        return [dict(zip(PARTICIPANT_COLUMNS, r, strict=True)) for r in rows]
+        return self._select("participants", PARTICIPANT_COLUMNS, test, "participant")
 
 
 def store_for(test: ListeningTest) -> ResultStore:

@@ -21,6 +21,14 @@ DISTRIBUTIONS = [
 ]
 
 
+def _value(row: dict, key: str) -> float:
+    """A row's metric as float (NaN when empty or not a number)."""
+    try:
+        return float(row.get(key, ""))
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _pyplot():
     import matplotlib
 
@@ -67,18 +75,11 @@ def plot_f0_contours(contours: list[dict], path: str | Path) -> Path:
 def plot_distributions(rows: list[dict], path: str | Path) -> Path | None:
     """Box plots of each available metric, one box per requested emotion; None if nothing to plot."""
     plt = _pyplot()
-
-    def value(r, key):
-        try:
-            return float(r.get(key, ""))
-        except (TypeError, ValueError):
-            return math.nan
-
     emotions = sorted({r.get("emotion") or "unspecified" for r in rows})
     panels = []
     for key, label in DISTRIBUTIONS:
         data = [[v for r in rows if (r.get("emotion") or "unspecified") == e
-                 if math.isfinite(v := value(r, key))] for e in emotions]
+                 if math.isfinite(v := _value(r, key))] for e in emotions]
         if any(data):
             panels.append((label, data))
     if not panels:
@@ -120,13 +121,6 @@ def plot_monotonicity(rows: list[dict], path: str | Path) -> Path | None:
     from promptevc.eval.significance import t_interval
 
     plt = _pyplot()
-
-    def value(r, key):
-        try:
-            return float(r.get(key, ""))
-        except (TypeError, ValueError):
-            return math.nan
-
     emotions = sorted({r.get("emotion") for r in rows if r.get("emotion") and r.get("emotion") != "neutral"})
     panels = []
     for key, label, identity in MONOTONIC_PANELS:
@@ -134,7 +128,7 @@ def plot_monotonicity(rows: list[dict], path: str | Path) -> Path | None:
         for emo in emotions:
             by_level: dict[float, list[float]] = {}
             for r in rows:
-                x, y = value(r, "intensity"), value(r, key)
+                x, y = _value(r, "intensity"), _value(r, key)
                 if r.get("emotion") == emo and math.isfinite(x) and math.isfinite(y):
                     by_level.setdefault(x, []).append(y)
             if by_level:

@@ -13,40 +13,20 @@ $PROMPTEVC_SCREENSHOT_DIR.
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, shot
 from listening_support import answer_for, make_yaml_test, single_type_manifest
 
 from promptevc.demo.listening import ListeningTest, normalise_answer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("PROMPTEVC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TYPES = ("mos", "mushra", "ab", "abx", "smos", "esmos", "emotion", "ranking")
 PARTICIPANTS = (("H1", False, 0), ("H2", False, 1), ("C1", True, 0))  # id, careless, score shift
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _shot(page, folder: Path, name: str) -> None:
-    path = folder / name
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("PROMPTEVC_SCREENSHOT_DIR"):
-        out = Path(os.environ["PROMPTEVC_SCREENSHOT_DIR"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, out / name)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +40,7 @@ def server(tmp_path_factory):
         make_yaml_test(root / "tests" / kind, single_type_manifest(kind), seconds=1.0)
     app = ListeningApp(root / "tests")
     demo = build_demo(ConversionService(work_dir=root / "work"), app, show_results=True)
-    _, url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+    _, url = launch(demo, host="127.0.0.1", port=free_port(), block=False, quiet=True)
     try:
         yield url, root, app
     finally:
@@ -133,7 +113,7 @@ def _session(page, url: str, test: ListeningTest, pid: str, careless: bool, shif
             assert "practice: not scored" in page.inner_text("#lt_instruction")
         _enter(page, planned.type, answer_for(test, planned, careless, shift))
         if shots is not None and not planned.training and planned.index == len(plan) - 1:
-            _shot(page, shots, f"listening_{test.name}.png")
+            shot(page, shots, f"listening_{test.name}.png")
         page.click("#lt_submit")
     page.wait_for_selector("#lt_end :text('completion code')")
     text = page.inner_text("#lt_end")
@@ -270,6 +250,6 @@ def test_listening_type_in_chromium(server, browser, tmp_path, kind):
             assert _num(row["spearman_rho"]) == 1.0 and int(row["n"]) == 2
         if kind != "emotion":
             assert page.locator("#res_confusion").count() == 0  # sections without data are not shown
-        _shot(page, tmp_path, f"results_{kind}.png")
+        shot(page, tmp_path, f"results_{kind}.png")
     finally:
         page.close()

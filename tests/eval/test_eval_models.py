@@ -19,16 +19,20 @@ SR = 16000
 TEXT = "one two three four five six"
 
 
-@pytest.fixture(scope="module")
-def spoken(tmp_path_factory):
-    """``TEXT`` spoken by espeak-ng, resampled to 16 kHz."""
+def _espeak(tmp_path_factory, text: str, words_per_minute: int):
+    """``text`` spoken by espeak-ng (US English), resampled to 16 kHz."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng binary not installed (apt-get install espeak-ng)")
     from promptevc.audio import load_audio
 
-    path = tmp_path_factory.mktemp("tts") / "digits.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(path), TEXT], check=True)
+    path = tmp_path_factory.mktemp("tts") / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(words_per_minute), "-w", str(path), text], check=True)
     return load_audio(path)
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory):
+    return _espeak(tmp_path_factory, TEXT, 130)
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +170,7 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 @pytest.fixture(scope="module")
 def sentence(tmp_path_factory):
-    """``SENTENCE`` spoken by espeak-ng, resampled to 16 kHz."""
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng binary not installed (apt-get install espeak-ng)")
-    from promptevc.audio import load_audio
-
-    path = tmp_path_factory.mktemp("tts") / "fox.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), SENTENCE], check=True)
-    return load_audio(path)
+    return _espeak(tmp_path_factory, SENTENCE, 150)
 
 
 def test_whisper_recognises_synthetic_speech(whisper, sentence, spoken):
