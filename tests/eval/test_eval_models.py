@@ -115,7 +115,12 @@ def test_dnsmos_batches_equal_the_reference_scorer(dnsmos):
     folder = _speechmos_dir()
     reference = DNSMOS(str(folder / "dnsmos_models" / "sig_bak_ovr.onnx"), str(folder / "dnsmos_models" / "model_v8.onnx"))
     clips = [synth_speech(140.0, 4.6, SR, seed=1), synth_speech(190.0, 9.5, SR, seed=2)]
+    from promptevc.eval.quality import DNSMOSScorer
+
     ours = dnsmos.score_many(clips)
+    batched = DNSMOSScorer(batch=4).score_many(clips)  # one ONNX call for the 1 + 2 windows
+    for b, o in zip(batched, ours, strict=True):
+        assert b == pytest.approx(o, abs=1e-5)
     for clip, got in zip(clips, ours, strict=True):
         ref = reference(clip, SR, False)
         assert got["dnsmos_ovrl"] == pytest.approx(float(ref["ovrl_mos"]), abs=1e-5)
