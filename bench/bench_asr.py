@@ -12,9 +12,10 @@ the original transcript as the reference (so the figure is content preservation 
 as that recogniser hears it).
 
 Figures per recogniser and condition: corpus WER and CER (errors summed over clips / reference
-words or characters, both texts normalised by ``promptevc.eval.normalize``), and the real-time
-factor (recognition wall time / audio duration, one thread unless ``--threads``). A final JSON
-line holds everything.
+words or characters, both texts normalised by ``promptevc.eval.normalize``; for the original
+clips also with only lower case and punctuation removed, to show what the normalisation does),
+and the real-time factor (recognition wall time, and CPU time, over audio duration; one thread
+unless ``--threads``; after a warm-up call). A final JSON line holds everything.
 """
 
 from __future__ import annotations
@@ -117,28 +118,30 @@ def main() -> int:
         asr.transcribe(next(iter(audio.values())))  # warm-up
         results[name] = {"load_s": round(load_s, 2)}
         for cond, waves in conditions.items():
-            hyps, busy, dur = [], 0.0, 0.0
+            hyps, busy, cpu, dur = [], 0.0, 0.0, 0.0
             for utt, wav in waves.items():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 hyp = asr.transcribe(wav)
                 busy += time.perf_counter() - t0
+                cpu += time.process_time() - c0
                 dur += len(wav) / 16000
                 hyps.append((texts[utt], hyp))
                 if args.show:
                     print(f"  [{name} | {cond}] {utt}: {hyp}")
             wer, cer = corpus_rates(hyps)
-            results[name][cond] = {"wer": round(wer, 4), "cer": round(cer, 4), "rtf": round(busy / dur, 3)}
+            results[name][cond] = {"wer": round(wer, 4), "cer": round(cer, 4), "rtf": round(busy / dur, 3),
+                                   "cpu_rtf": round(cpu / dur, 3)}
             if cond == "original":
                 results[name][cond]["wer_basic_norm"] = round(corpus_rates(hyps, basic=True)[0], 4)
     conds = list(conditions)
     print()
     print("| recogniser | " + " | ".join(f"WER {c}" for c in conds)
-          + " | WER original, basic normalisation | RTF (original) |")
+          + " | WER original, basic normalisation | RTF wall / CPU (original) |")
     print("|---|" + "---|" * (len(conds) + 2))
     for name, res in results.items():
         cells = [f"{100 * res[c]['wer']:.1f} %" for c in conds]
-        print(f"| {name} | " + " | ".join(cells)
-              + f" | {100 * res['original']['wer_basic_norm']:.1f} % | {res['original']['rtf']:.2f} |")
+        print(f"| {name} | " + " | ".join(cells) + f" | {100 * res['original']['wer_basic_norm']:.1f} % | "
+              f"{res['original']['rtf']:.2f} / {res['original']['cpu_rtf']:.2f} |")
     print()
     print("| recogniser | " + " | ".join(f"CER {c}" for c in conds) + " |")
     print("|---|" + "---|" * len(conds))

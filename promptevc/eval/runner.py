@@ -422,6 +422,7 @@ def run_pairs(pairs: list[Pair], options: EvalOptions) -> tuple[list[dict], list
     contours: list[dict] = []
     bar = tqdm(total=len(pairs), desc="evaluate", unit="utt", disable=not options.progress,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")
+    saved_threads = _torch_threads()
     try:
         if options.nj <= 1:
             evaluator = Evaluator(options)
@@ -432,7 +433,19 @@ def run_pairs(pairs: list[Pair], options: EvalOptions) -> tuple[list[dict], list
             _run_parallel(pairs, units, options, rows, contours, bar)
     finally:
         bar.close()
+        if saved_threads:  # the in-process Evaluator set torch's thread count; give the caller theirs back
+            import torch
+
+            torch.set_num_threads(saved_threads)
     return rows, contours
+
+
+def _torch_threads() -> int:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        return 0
+    return torch.get_num_threads()
 
 
 def _store(unit: list[int], result: list[dict], rows: list, contours: list[dict], options: EvalOptions) -> None:
