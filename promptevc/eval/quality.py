@@ -6,13 +6,15 @@ explicit thread count; :meth:`DNSMOSScorer.score_many` takes all clips of a sour
 runs their windows in batches of ``MAX_BATCH`` (see there for why 1 on a CPU).
 
 Windows (``windows``):
+- ``"single"`` (the default of ``evaluate``): a clip shorter than 9.01 s is repeated to exactly
+  one window and scored once; longer clips are scored as in the reference. On 29 clips of 1-7 s
+  (real read speech and prosody-engine conversions) the OVRL score differs from the reference by
+  0.03 on average (largest 0.08, mean +0.02); SIG by 0.01; BAK by 0.05.
 - ``"reference"``: as Microsoft's ``dnsmos_local.py`` (and ``speechmos.dnsmos``): a clip shorter
   than 9.01 s is doubled until it covers a window, and every 1 s hop of the result is scored and
-  averaged (a 3 s clip becomes 12 s: 3 windows; 2 s: 7 windows).
-- ``"single"``: a clip shorter than 9.01 s is repeated to exactly one window and scored once;
-  longer clips are scored as in the reference. On 29 clips of 1-7 s (real read speech and
-  prosody-engine conversions) the OVRL score differs from the reference by 0.03 on average
-  (largest 0.08, mean +0.02); SIG by 0.01; BAK by 0.05. Three to seven times cheaper on short clips.
+  averaged. The cost jumps with the length: 2.6 s -> 1 window, 3 s -> 3, 2 s or 4 s -> 7, 4.4 s
+  -> 8, at 0.2 CPU seconds each; the windows of a repeated clip hold the same sound shifted, so
+  they add cost rather than information. Use it to reproduce published DNSMOS figures exactly.
 
 Scores are on the 1..5 MOS scale after DNSMOS's polynomial mapping (SIG, BAK, OVRL) and the
 P.808 model's own output.

@@ -95,7 +95,7 @@ class EvalOptions:
     asr: str | None = "auto"
     language: str = "en"
     dnsmos: bool = True
-    dnsmos_windows: str = "reference"
+    dnsmos_windows: str = "single"
     speaker: bool = True
     classifier: str | None = None
     transcripts: dict[str, str] = field(default_factory=dict)
