@@ -49,15 +49,16 @@ class Cue:
     log_scale: bool  # ratio cue: compared on log scale, identity 1
     dead_band: float  # in the metric's unit (st, dB) or as a relative change for ratios
     unit: str
+    words: tuple[str, str] = ("more", "less")  # what an increase / a decrease means for this cue
 
 
 CUES: tuple[Cue, ...] = (
-    Cue("f0_shift_st", "f0_shift_st", "F0 level", False, 0.1, "st"),
-    Cue("f0_range_scale", "f0_range_ratio", "F0 range", True, 0.01, "×"),
-    Cue("tempo", "tempo_ratio", "duration", True, 0.01, "×"),
-    Cue("energy_db", "energy_change_db", "energy", False, 0.2, "dB"),
-    Cue("tilt_db", "tilt_change_db", "spectral tilt", False, 0.2, "dB"),
-    Cue("pause_scale", "pause_stretch", "pauses", True, 0.02, "×"),
+    Cue("f0_shift_st", "f0_shift_st", "F0 level", False, 0.1, "st", ("higher", "lower")),
+    Cue("f0_range_scale", "f0_range_ratio", "F0 range", True, 0.01, "×", ("wider", "narrower")),
+    Cue("tempo", "tempo_ratio", "duration", True, 0.01, "×", ("longer", "shorter")),
+    Cue("energy_db", "energy_change_db", "energy", False, 0.2, "dB", ("louder", "quieter")),
+    Cue("tilt_db", "tilt_change_db", "spectral tilt", False, 0.2, "dB", ("brighter", "darker")),
+    Cue("pause_scale", "pause_stretch", "pauses", True, 0.02, "×", ("longer", "shorter")),
 )
 CUE_BY_FIELD = {c.field: c for c in CUES}
 CUE_BY_METRIC = {c.metric: c for c in CUES}
@@ -146,6 +147,10 @@ def _verdict(cue: Cue, expected: int, measured: float) -> str:
     return "PASS" if np.sign(delta) == expected and abs(delta) >= band else "FAIL"
 
 
+def _expected_text(cue: Cue, expected: int) -> str:
+    return {1: f"↑ {cue.words[0]}", -1: f"↓ {cue.words[1]}"}.get(expected, "= unchanged")
+
+
 def direction_table(rows: list[dict], profiles: dict[str, Any] | None = None) -> list[dict]:
     """One entry per (emotion, cue) for the emotions present in ``rows`` (successful pairs).
 
@@ -183,5 +188,6 @@ def direction_table(rows: list[dict], profiles: dict[str, Any] | None = None) ->
             verdicts = [e["verdict"] for e in entries if e["verdict"]]
             overall = "" if not verdicts else "PASS" if all(v == "PASS" for v in verdicts) else "FAIL"
             table.append({"emotion": emotion, "metric": cue.metric, "cue": cue.label, "unit": cue.unit,
-                          "expected": exp, "levels": entries, "verdict": overall})
+                          "expected": exp, "expected_text": _expected_text(cue, exp), "levels": entries,
+                          "verdict": overall})
     return table

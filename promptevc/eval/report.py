@@ -214,8 +214,10 @@ def _signed(x: float, unit: str) -> str:
     return f"{x:+.2f} {unit}"
 
 
-def _direction_arrow(expected: int) -> str:
-    return {1: "↑ more", -1: "↓ less", 0: "= unchanged"}.get(expected, "?")
+def _direction_arrow(entry: dict) -> str:
+    if entry.get("expected_text"):
+        return entry["expected_text"]
+    return {1: "↑ more", -1: "↓ less", 0: "= unchanged"}.get(entry.get("expected"), "?")
 
 
 def direction_lines(directions: list[dict]) -> list[str]:
@@ -240,7 +242,7 @@ def direction_lines(directions: list[dict]) -> list[str]:
             if e.get("planned") is not None and math.isfinite(e["planned"]):
                 text += f" (plan {_signed(e['planned'], d['unit'])})"
             cells.append(f"{text} {e['verdict']}".strip())
-        rows.append([d["emotion"], d["cue"], _direction_arrow(d["expected"])] + cells + [d["verdict"] or "–"])
+        rows.append([d["emotion"], d["cue"], _direction_arrow(d)] + cells + [d["verdict"] or "–"])
     checked = [d for d in directions if d["verdict"]]
     passed = sum(d["verdict"] == "PASS" for d in checked)
     lines = [f"**{passed} of {len(checked)} cue checks pass.** Measured: median over the utterances of each "
@@ -404,8 +406,8 @@ def compare_runs(dir_a: str | Path, dir_b: str | Path, labels: tuple[str, str] |
     verdicts: dict[tuple[str, str], dict] = {}
     for side, summary in (("a", sa), ("b", sb)):
         for d in summary.get("directions", []):
-            entry = verdicts.setdefault((d["emotion"], d["metric"]), {"cue": d["cue"], "unit": d["unit"],
-                                                                      "expected": d["expected"]})
+            entry = verdicts.setdefault((d["emotion"], d["metric"]), {
+                "cue": d["cue"], "unit": d["unit"], "expected": d["expected"], "expected_text": d.get("expected_text")})
             vals = [e["measured"] for e in d["levels"] if e.get("measured") is not None]
             entry[side] = {"verdict": d["verdict"], "measured": vals[-1] if vals else None}
     directions = [{"emotion": e, "metric": m, **v} for (e, m), v in sorted(verdicts.items())]
@@ -439,7 +441,7 @@ def format_comparison(cmp: dict, sa: dict, sb: dict) -> str:
             for side in ("a", "b"):
                 e = d.get(side)
                 cells.append("–" if not e else f"{_signed(e['measured'], d['unit'])} {e['verdict'] or ''}".strip())
-            rows.append([d["emotion"], d["cue"], _direction_arrow(d["expected"])] + cells)
+            rows.append([d["emotion"], d["cue"], _direction_arrow(d)] + cells)
         lines += _table(["emotion", "cue", "expected", f"{la} (strongest level)", f"{lb} (strongest level)"], rows)
         for side, label in (("a", la), ("b", lb)):
             checked = [d[side] for d in cmp["directions"] if d.get(side) and d[side]["verdict"]]

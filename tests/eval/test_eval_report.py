@@ -131,7 +131,7 @@ def test_report_starts_with_directions_and_baselines():
                                                           {"metric": "F0 error", "value": 12.5, "emotion": "sad"}])
     text = format_report(s)
     assert text.index("## Expected directions") < text.index("## Source baseline") < text.index("## Overall")
-    assert "| sad | duration | ↑ more | ×1.050" in text and "cue checks pass" in text
+    assert "| sad | duration | ↑ longer | ×1.050" in text and "cue checks pass" in text
     assert "| sad | 0.5 | 3 | 3.2 → 3 |" in text.replace("3.2 → 3 | 110 → 120", "3.2 → 3 |")
     assert "110 → 120" in text
     assert "## Control metrics (neural engine)" in text and "| emotion accuracy |  | 0.81 |" in text
