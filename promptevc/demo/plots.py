@@ -1,4 +1,4 @@
-"""PNG figures for the demo: pitch and energy before/after conversion, and a confusion matrix."""
+"""PNG figures for the demo: pitch and energy before/after conversion, listening-test scores, confusion matrix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from promptevc.config import AudioConfig
 from promptevc.utils.plots import plot_confusion, pyplot, save_png
 
-__all__ = ["plot_confusion", "plot_prosody"]
+__all__ = ["plot_confusion", "plot_prosody", "plot_scores"]
 
 
 def _contours(wav: np.ndarray, sample_rate: int, audio: AudioConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,6 +54,41 @@ def plot_prosody(
         ax_e.grid(alpha=0.3)
         if title:
             ax_f0.set_title(title, fontsize=10)
+    except BaseException:
+        plt.close(fig)
+        raise
+    return save_png(fig, path)
+
+
+def plot_scores(panels: list[tuple[str, list[dict], tuple[float, float]]], path: str | Path) -> Path:
+    """One panel per test type: each system's mean (dot) with its 95 % CI (bar, cut at the scale's ends), as PNG.
+
+    ``panels``: ``(title, rows, (y_min, y_max))`` with rows holding ``system``, optional
+    ``condition``, ``mean``, ``ci95_low``, ``ci95_high`` (the :mod:`promptevc.demo.stats` tables).
+    """
+    import math
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 3.6 * len(panels)), 3.4), squeeze=False)
+    try:
+        for ax, (title, rows, (lo, hi)) in zip(axes[0], panels, strict=True):
+            labels = [r["system"] + (f"\n{r['condition']}" if r.get("condition") else "") for r in rows]
+            means = np.array([r["mean"] for r in rows], dtype=float)
+            low = np.array([r["ci95_low"] if math.isfinite(r["ci95_low"]) else r["mean"] for r in rows], dtype=float)
+            high = np.array([r["ci95_high"] if math.isfinite(r["ci95_high"]) else r["mean"] for r in rows],
+                            dtype=float)
+            # An interval from very few ratings can leave the scale; draw it up to the scale's ends.
+            low, high = np.clip(low, lo, hi), np.clip(high, lo, hi)
+            x = np.arange(len(rows))
+            ax.errorbar(x, means, yerr=[means - low, high - means], fmt="o", capsize=4, lw=1.4)
+            ax.set_xticks(x, labels, fontsize=8, rotation=30 if len(rows) > 3 else 0, ha="right" if len(rows) > 3
+                          else "center")
+            pad = 0.04 * (hi - lo)  # points at the ends of the scale stay visible
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.set_xlim(-0.6, len(rows) - 0.4)
+            ax.set_title(title, fontsize=10)
+            ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
     except BaseException:
         plt.close(fig)
         raise

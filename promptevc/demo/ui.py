@@ -11,15 +11,18 @@ port, or after the test) with ``--results``.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from promptevc.demo.convert import EXAMPLE_PROMPTS, ConversionService
 from promptevc.demo.listening import (
-    MAX_RANK_VERSIONS,
+    MAX_SLOTS,
     MOS_SCALE,
+    SCALES,
     ListeningApp,
     ListeningTestError,
     Session,
@@ -34,7 +37,8 @@ import gradio as gr
 
 log = logging.getLogger(__name__)
 
-SLOT_NAMES = "ABCDE"
+SLOT_NAMES = "ABCDEFGHIJKL"
+SLOTS_PER_ROW = 3
 INTRO = """# PromptEVC
 Change how a recording *feels*, steered by a text prompt; or take part in a listening test.
 """
@@ -101,173 +105,320 @@ def _convert_tab(service: ConversionService) -> None:
 
 # ----------------------------------------------------------------------------- listening tab
 
+CHOICES_AB = ["A", "B", "No preference"]
+
 
 class _TrialWidgets:
-    """Components a trial fills; ``outputs()`` is the order :func:`_render` returns updates in."""
+    """Everything the listening tab shows; :func:`_render` fills it for one state of the session."""
 
     def __init__(self) -> None:
         self.status = gr.Markdown(elem_id="lt_status")
+        with gr.Column(visible=False, elem_id="lt_intro") as self.intro:
+            self.instructions = gr.Markdown(elem_id="lt_instructions")
+            with gr.Group(visible=False) as self.consent_box:
+                self.consent_text = gr.Markdown(elem_id="lt_consent_text")
+                self.consent = gr.Checkbox(label="I have read this and I agree to take part", value=False,
+                                           elem_id="lt_consent")
+            self.begin = gr.Button("Begin", variant="primary", elem_id="lt_begin")
         with gr.Column(visible=False, elem_id="lt_trial") as self.box:
             self.instruction = gr.Markdown(elem_id="lt_instruction")
             # No download/share buttons: stimuli are for listening only.
+            self.reference = gr.Audio(label="Reference", type="numpy", interactive=False, visible=False,
+                                      buttons=[], elem_id="lt_reference")
             self.audio = gr.Audio(label="Listen", type="numpy", interactive=False, visible=False,
                                   buttons=[], elem_id="lt_audio")
-            self.mos = gr.Radio(list(MOS_SCALE.values()), label="Naturalness", visible=False, elem_id="lt_mos")
+            self.rating = gr.Radio(list(MOS_SCALE.values()), label="Your rating", visible=False, elem_id="lt_rating")
             self.emotion = gr.Radio(list(EMOTIONS), label="Emotion", visible=False, elem_id="lt_emotion")
-            self.rows, self.slot_audio, self.slot_rank = [], [], []
-            for i in range(MAX_RANK_VERSIONS):
-                with gr.Row(visible=False) as row:
-                    self.slot_audio.append(gr.Audio(label=f"Version {SLOT_NAMES[i]}", type="numpy",
-                                                    interactive=False, buttons=[],
-                                                    elem_id=f"lt_slot_audio_{i}"))
-                    self.slot_rank.append(gr.Radio(["1", "2"], label=f"Rank of version {SLOT_NAMES[i]}",
-                                                   elem_id=f"lt_slot_rank_{i}"))
+            # Versions in a grid, SLOTS_PER_ROW to a row: a 12-version MUSHRA screen stays within a page or two.
+            self.rows, self.slots, self.slot_audio, self.slot_score, self.slot_rank = [], [], [], [], []
+            for r in range(MAX_SLOTS // SLOTS_PER_ROW):
+                with gr.Row(visible=False, elem_id=f"lt_slot_row_{r}") as row:
+                    for i in range(r * SLOTS_PER_ROW, (r + 1) * SLOTS_PER_ROW):
+                        with gr.Column(visible=False, min_width=240, elem_id=f"lt_slot_{i}") as col:
+                            self.slot_audio.append(gr.Audio(label=f"Version {SLOT_NAMES[i]}", type="numpy",
+                                                            interactive=False, buttons=[],
+                                                            elem_id=f"lt_slot_audio_{i}"))
+                            self.slot_score.append(gr.Slider(0, 100, value=0, step=1,
+                                                             label=f"Score of {SLOT_NAMES[i]} (0-100)",
+                                                             visible=False, elem_id=f"lt_slot_score_{i}"))
+                            self.slot_rank.append(gr.Radio(["1", "2"], label=f"Rank of version {SLOT_NAMES[i]}",
+                                                           visible=False, elem_id=f"lt_slot_rank_{i}"))
+                        self.slots.append(col)
                 self.rows.append(row)
+            self.choice = gr.Radio(CHOICES_AB, label="Your choice", visible=False, elem_id="lt_choice")
             self.submit = gr.Button("Submit answer", variant="primary", elem_id="lt_submit")
+        with gr.Column(visible=False, elem_id="lt_end_box") as self.end_box:
+            self.end = gr.Markdown(elem_id="lt_end")
 
     def outputs(self) -> list:
-        return [self.status, self.box, self.instruction, self.audio, self.mos, self.emotion,
-                *self.rows, *self.slot_audio, *self.slot_rank]
+        return [self.status, self.intro, self.instructions, self.consent_box, self.consent_text, self.consent,
+                self.box, self.instruction, self.reference, self.audio, self.rating, self.emotion, self.choice,
+                self.end_box, self.end, *self.rows, *self.slots, *self.slot_audio, *self.slot_score, *self.slot_rank]
 
 
-def _render(w: _TrialWidgets, session: Session | None, message: str = "") -> list:
-    """Updates for :meth:`_TrialWidgets.outputs`: the participant's next trial, or the end."""
-    hidden_slots = [gr.update(visible=False)] * MAX_RANK_VERSIONS
-    keep_slots = [gr.update()] * MAX_RANK_VERSIONS
+def _time_left(session: Session) -> str:
+    left = session.time_left_s
+    return "" if left is None else f" Time left: {int(left // 60)} min {int(left % 60):02d} s."
+
+
+def _render(w: _TrialWidgets, session: Session | None, message: str = "", intro: bool = False) -> dict:
+    """Updates for :meth:`_TrialWidgets.outputs`: the intro page, the next trial, or the end."""
+    hidden = {c: gr.update(visible=False) for c in (w.intro, w.box, w.end_box, *w.rows, *w.slots)}
     if session is None:
-        return [message, gr.update(visible=False), "", gr.update(visible=False), gr.update(visible=False),
-                gr.update(visible=False), *hidden_slots, *keep_slots, *keep_slots]
-    trial = session.next_trial
-    progress = session.progress()
-    status = f"{message} Participant **{session.participant}**: {progress}.".strip()
-    if trial is None:
-        return [status + " All done: thank you!", gr.update(visible=False), "", gr.update(visible=False),
-                gr.update(visible=False), gr.update(visible=False), *hidden_slots, *keep_slots, *keep_slots]
+        return {**hidden, w.status: message}
     test = session.test
-    head = f"**Trial {trial.index + 1} of {len(session.plan)}.** "
-    single = [gr.update(visible=False, value=None)] * 3
-    slots_audio, slots_rank, rows = list(keep_slots), list(keep_slots), list(hidden_slots)
-    if trial.type == "mos":
-        text = head + "How natural does this speech sound? (1 = bad, 5 = excellent)"
-        single = [gr.update(visible=True, value=test.load_audio(trial.stimuli[0])),
-                  gr.update(visible=True, value=None), gr.update(visible=False, value=None)]
-    elif trial.type == "emotion":
-        text = head + "Which emotion does the speaker express?"
-        single = [gr.update(visible=True, value=test.load_audio(trial.stimuli[0])),
-                  gr.update(visible=False, value=None), gr.update(visible=True, value=None)]
-    else:
-        n = len(trial.stimuli)
-        emotion = test.stimuli[trial.stimuli[0]].emotion
-        how = f"{emotion}" if emotion else "emotional"
-        text = head + (f"These are {n} versions of one sentence. Rank them by how strongly they sound "
-                       f"**{how}**: 1 = weakest, {n} = strongest; each rank once.")
-        choices = [str(r) for r in range(1, n + 1)]
-        for i in range(MAX_RANK_VERSIONS):
-            if i < n:
-                rows[i] = gr.update(visible=True)
-                slots_audio[i] = gr.update(value=test.load_audio(trial.stimuli[i]))
-                slots_rank[i] = gr.update(choices=choices, value=None)
-    return [status, gr.update(visible=True), text, *single, *rows, *slots_audio, *slots_rank]
+    status = f"{message} Participant **{session.participant}**: {session.progress()}.{_time_left(session)}".strip()
+    settings = test.settings
+    if intro or session.needs_consent:
+        return {**hidden, w.status: status, w.intro: gr.update(visible=True),
+                w.instructions: f"## {settings.title or test.name}\n\n{settings.instructions}".strip(),
+                w.consent_box: gr.update(visible=bool(settings.consent)),
+                w.consent_text: f"### Consent\n\n{settings.consent}" if settings.consent else "",
+                w.consent: gr.update(value=session.consented)}
+    trial = session.next_trial
+    if trial is None:
+        why = ("The time budget of this test is used up: thank you for your time!" if session.timed_out
+               and len(session.done) < len(session.plan) else "All done: thank you!")
+        code = f"\n\nYour completion code: **`{session.code}`** (copy it into the study page)." if session.code else ""
+        return {**hidden, w.status: status, w.end_box: gr.update(visible=True), w.end: f"### {why}{code}"}
+    design = test.trial(trial.key)
+    kind = trial.type
+    head = f"**Trial {trial.index + 1} of {len(session.plan)}**" + (" (practice: not scored)" if trial.training
+                                                                    else "") + ". "
+    out = {**hidden, w.status: status, w.box: gr.update(visible=True), w.instruction: head + test.question(design),
+           w.reference: gr.update(visible=False, value=None), w.audio: gr.update(visible=False, value=None),
+           w.rating: gr.update(visible=False, value=None), w.emotion: gr.update(visible=False, value=None),
+           w.choice: gr.update(visible=False, value=None)}
+    if design.reference:
+        label = "Reference X" if kind == "abx" else "Reference"
+        out[w.reference] = gr.update(visible=True, value=test.load_audio(design.reference), label=label)
+    if kind in ("mos", "emotion", "smos", "esmos"):
+        label = "Converted speech" if kind in ("smos", "esmos") else "Listen"
+        out[w.audio] = gr.update(visible=True, value=test.load_audio(trial.stimuli[0]), label=label)
+        if kind == "emotion":
+            out[w.emotion] = gr.update(visible=True, value=None)
+        else:
+            out[w.rating] = gr.update(visible=True, value=None, choices=list(SCALES[kind].values()))
+        return out
+    n = len(trial.stimuli)
+    used_rows = math.ceil(n / SLOTS_PER_ROW)
+    for r in range(used_rows):
+        out[w.rows[r]] = gr.update(visible=True)
+    # Slots after the last version in a used row stay as empty columns so the grid keeps its width.
+    for i in range(n, used_rows * SLOTS_PER_ROW):
+        out[w.slots[i]] = gr.update(visible=True)
+        out[w.slot_audio[i]] = gr.update(visible=False, value=None)
+        out[w.slot_score[i]] = gr.update(visible=False)
+        out[w.slot_rank[i]] = gr.update(visible=False)
+    for i in range(n):
+        out[w.slots[i]] = gr.update(visible=True)
+        out[w.slot_audio[i]] = gr.update(visible=True, value=test.load_audio(trial.stimuli[i]),
+                                         label=f"Version {SLOT_NAMES[i]}")
+        out[w.slot_score[i]] = gr.update(visible=kind == "mushra", value=0)
+        out[w.slot_rank[i]] = gr.update(visible=kind == "ranking", value=None,
+                                        choices=[str(r) for r in range(1, n + 1)])
+    if kind in ("ab", "abx"):
+        out[w.choice] = gr.update(visible=True, value=None)
+    return out
+
+
+def _answer_for(trial_type: str, n: int, rating: str | None, emotion: str | None, choice: str | None,
+                scores: tuple, ranks: tuple) -> Any:
+    if trial_type in ("mos", "smos", "esmos"):
+        return rating
+    if trial_type == "emotion":
+        return emotion
+    if trial_type == "ranking":
+        return ranks[:n]
+    if trial_type == "mushra":
+        return scores[:n]
+    return {"A": "a", "B": "b", "No preference": "none"}.get(choice or "", choice)
 
 
 def _listening_tab(app: ListeningApp) -> None:
     names = app.test_names()
     if not names:
         gr.Markdown("No listening tests here. Start the demo with `--tests-dir DIR`, where DIR (or its "
-                    "sub-folders) holds `manifest.csv` and the stimuli (see `demo/README.md`).")
+                    "sub-folders) holds `manifest.yaml` (or `manifest.csv`) and the stimuli (see `demo/README.md`).")
         return
     with gr.Row():
         test_name = gr.Dropdown(names, value=names[0], label="Test", elem_id="lt_test")
         participant = gr.Textbox(label="Participant id", placeholder="e.g. P01", elem_id="lt_participant")
         start = gr.Button("Start / resume", elem_id="lt_start")
     w = _TrialWidgets()
-    # Server-side session state: which test, who, and the trial on screen.
+    # Server-side session state: which test, who, the trial on screen and when it was shown.
     state = gr.State(None)
+    outputs = [state, *w.outputs()]
 
-    def on_start(name: str, pid: str) -> list:
+    def current_for(session: Session) -> dict:
+        t = session.next_trial
+        return {"test": session.test.name, "participant": session.participant,
+                "index": t.index if t else None, "shown": time.monotonic()}
+
+    def on_start(name: str, pid: str) -> dict:
         try:
             session = app.start(name, pid)
         except PromptEVCError as err:
-            return [None, *_render(w, None, f"**Error:** {err}")]
-        t = session.next_trial
-        current = {"test": name, "participant": session.participant, "index": t.index if t else None}
-        return [current, *_render(w, session, "Welcome back." if session.done else "")]
+            return {state: None, **_render(w, None, f"**Error:** {err}")}
+        intro = not session.done and not session.complete
+        return {state: current_for(session), **_render(w, session, "Welcome back." if session.done else "",
+                                                         intro=intro)}
 
-    def on_submit(current: dict | None, mos: str | None, emotion: str | None, *ranks: str | None) -> list:
+    def on_begin(current: dict | None, agreed: bool) -> dict:
+        if not current:
+            return {state: current, **_render(w, None, "Enter your participant id and press **Start / resume**.")}
+        try:
+            session = app.start(current["test"], current["participant"])
+            if session.test.settings.consent and not session.consented:
+                if not agreed:
+                    return {state: current, w.status: "**Please check:** tick the consent box to take part."}
+                session = app.consent(current["test"], current["participant"])
+        except PromptEVCError as err:
+            return {state: current, w.status: f"**Error:** {err}"}
+        return {state: current_for(session), **_render(w, session)}
+
+    def on_submit(current: dict | None, rating: str | None, emotion: str | None, choice: str | None,
+                  *slots: Any) -> dict:
         if not current or current.get("index") is None:
-            return [current, *_render(w, None, "Enter your participant id and press **Start / resume**.")]
+            return {state: current, **_render(w, None, "Enter your participant id and press **Start / resume**.")}
+        scores, ranks = slots[:MAX_SLOTS], slots[MAX_SLOTS:]
         try:
             session = app.start(current["test"], current["participant"])
             trial = session.plan[current["index"]]
-            answer: Any = {"mos": mos, "emotion": emotion}.get(trial.type, ranks[: len(trial.stimuli)])
-            session = app.answer(current["test"], current["participant"], trial.index, answer)
+            answer = _answer_for(trial.type, len(trial.stimuli), rating, emotion, choice, scores, ranks)
+            elapsed = time.monotonic() - current.get("shown", time.monotonic())
+            session, recorded = app.answer_with_status(current["test"], current["participant"], trial.index,
+                                                       answer, response_s=elapsed)
         except ListeningTestError as err:
+            if "time budget" in str(err):
+                session = app.start(current["test"], current["participant"])
+                return {state: current_for(session), **_render(w, session, f"**{err}**")}
             # Keep the trial on screen (and the choices made) so the participant can fix the answer.
-            return [current, f"**Please check:** {err}", *[gr.update()] * (len(w.outputs()) - 1)]
-        t = session.next_trial
-        current = {**current, "index": t.index if t else None}
-        return [current, *_render(w, session, "Saved.")]
+            return {state: current, w.status: f"**Please check:** {err}"}
+        if recorded.stored:
+            message = "Saved (practice, not scored)." if trial.training else "Saved."
+        else:
+            message = ("**Not stored:** this trial had already been answered (in another tab or window?), so "
+                       "this answer was not kept. Here is your next trial.")
+        return {state: current_for(session), **_render(w, session, message)}
 
     # "private": not callable through the Gradio API clients, only from the page.
-    start.click(on_start, [test_name, participant], [state, *w.outputs()], api_visibility="private")
-    participant.submit(on_start, [test_name, participant], [state, *w.outputs()], api_visibility="private")
-    w.submit.click(on_submit, [state, w.mos, w.emotion, *w.slot_rank], [state, *w.outputs()],
+    start.click(on_start, [test_name, participant], outputs, api_visibility="private")
+    participant.submit(on_start, [test_name, participant], outputs, api_visibility="private")
+    w.begin.click(on_begin, [state, w.consent], outputs, api_visibility="private")
+    w.submit.click(on_submit, [state, w.rating, w.emotion, w.choice, *w.slot_score, *w.slot_rank], outputs,
                    concurrency_limit=1, api_visibility="private")
 
 
 # ----------------------------------------------------------------------------- results tab
 
 
-def _results_tab(app: ListeningApp, work_dir: Path) -> None:
+def _frame(rows: list[dict], columns: tuple[str, ...] | None = None):
     import pandas as pd
 
-    from promptevc.demo import stats
-    from promptevc.demo.plots import plot_confusion
+    return pd.DataFrame(rows, columns=list(columns) if columns else None)
 
+
+def _results_tab(app: ListeningApp, work_dir: Path, demo: gr.Blocks, tab: gr.Tab) -> None:
+    from promptevc.demo import stats
+    from promptevc.demo.plots import plot_confusion, plot_scores
+    from promptevc.utils.plots import pyplot
+
+    # Import pyplot now: the tables load with the page, in a worker thread, and a first import of
+    # pyplot racing Gradio's own matplotlib backend switch in another thread fails half-initialised.
+    pyplot()
     names = app.test_names()
     with gr.Row():
         test_name = gr.Dropdown(names, value=names[0] if names else None, label="Test", elem_id="res_test")
         refresh = gr.Button("Refresh", elem_id="res_refresh")
         export = gr.Button("Export CSV", elem_id="res_export")
     summary = gr.Markdown(elem_id="res_summary")
-    mos_df = gr.Dataframe(label="Naturalness MOS with 95 % t-based confidence interval", elem_id="res_mos")
+    screening_df = gr.Dataframe(label="Participants and screening (excluded participants count nowhere below)",
+                                elem_id="res_screening")
     with gr.Row():
-        confusion_img = gr.Image(label="Emotion identification", type="filepath", interactive=False)
-        confusion_df = gr.Dataframe(label="Confusion matrix (rows intended, columns answered)")
+        scores_img = gr.Image(label="Scores per system (mean and 95 % CI)", type="filepath", interactive=False,
+                              elem_id="res_scores_plot")
+        confusion_img = gr.Image(label="Emotion identification", type="filepath", interactive=False,
+                                 elem_id="res_confusion_plot")
+    mushra_df = gr.Dataframe(label="MUSHRA per system (0-100): mean with t-based 95 % CI, median with "
+                                   "distribution-free 95 % CI", elem_id="res_mushra")
+    mos_df = gr.Dataframe(label="Category scales (MOS naturalness, SMOS speaker similarity, ESMOS emotion "
+                                "similarity; 1-5) per system and condition", elem_id="res_mos")
+    pairwise_df = gr.Dataframe(label="Paired Wilcoxon signed-rank tests between the systems under test (B - A; "
+                                     "MUSHRA's hidden reference and anchors are not tested), Holm-corrected per "
+                                     "test type", elem_id="res_pairwise")
+    preference_df = gr.Dataframe(label="AB / ABX preference with two-sided sign tests (no preference excluded), "
+                                       "Holm-corrected", elem_id="res_preference")
+    agreement_df = gr.Dataframe(label="Inter-rater agreement: Krippendorff's alpha", elem_id="res_agreement")
+    confusion_df = gr.Dataframe(label="Confusion matrix (rows intended, columns answered)", elem_id="res_confusion")
     ranking_df = gr.Dataframe(label="Intensity ranking agreement with the intended order", elem_id="res_ranking")
-    files = gr.File(label="CSV files", file_count="multiple", interactive=False, elem_id="res_files")
+    files = gr.File(label="CSV files (after Export CSV)", file_count="multiple", interactive=False, height=160,
+                    elem_id="res_files")
+    outputs = [summary, screening_df, scores_img, confusion_img, mushra_df, mos_df, pairwise_df, preference_df,
+               agreement_df, confusion_df, ranking_df]
 
-    def on_refresh(name: str) -> list:
+    def on_refresh(name: str | None) -> list:
+        if not name:
+            return ["No listening tests.", *[gr.update(visible=False)] * (len(outputs) - 1)]
         try:
+            test = app.test(name)
             answers = app.store(name).answers(name)
-            participants = app.store(name).participants(name)
+            people = app.store(name).participant_rows(name)
         except PromptEVCError as err:
-            return [f"**Error:** {err}", None, None, None, None]
-        counts, accuracy = stats.confusion_matrix(answers)
-        acc = "n/a" if counts.sum() == 0 else f"{accuracy:.1%}"
-        text = (f"**{name}**: {len(participants)} participant(s), {len(answers)} answer(s); "
-                f"emotion identification accuracy {acc}.")
-        img = str(plot_confusion(counts, work_dir / f"confusion-{uuid.uuid4().hex[:12]}.png"))
-        return [text, pd.DataFrame(stats.mos_summary(answers), columns=list(stats.MOS_COLUMNS)), img,
-                pd.DataFrame(stats.confusion_rows(counts)),
-                pd.DataFrame(stats.ranking_agreement(answers), columns=list(stats.RANKING_COLUMNS))]
+            return [f"**Error:** {err}", *[gr.update(visible=False)] * (len(outputs) - 1)]
+        res = stats.summarise(answers, test.settings, people)
+        excluded = [r for r in res["screening"] if r["excluded"]]
+        has_emotion = bool(res["confusion"].sum())
+        text = (f"**{name}**: {len(people)} participant(s), {len(answers)} answer(s); "
+                f"{len(excluded)} participant(s) excluded by screening; {len(res['scored'])} answer(s) scored"
+                + (f"; emotion identification accuracy {res['accuracy']:.1%}." if has_emotion else "."))
+        tag = uuid.uuid4().hex[:12]
+        confusion = str(plot_confusion(res["confusion"], work_dir / f"confusion-{tag}.png")) if has_emotion else None
+        panels = [("MUSHRA", res["mushra"], (0, 100))] if res["mushra"] else []
+        panels += [(t.upper(), [r for r in res["ratings"] if r["test"] == t], (1, 5))
+                   for t in ("mos", "smos", "esmos") if any(r["test"] == t for r in res["ratings"])]
+        scores = str(plot_scores(panels, work_dir / f"scores-{tag}.png")) if panels else None
 
-    def on_export(name: str) -> list[str] | None:
+        def table(rows, columns=None):
+            return gr.update(value=_frame(rows, columns), visible=bool(rows))
+
+        return [text, table(res["screening"], stats.SCREENING_COLUMNS),
+                gr.update(value=scores, visible=scores is not None),
+                gr.update(value=confusion, visible=has_emotion),
+                table(res["mushra"], stats.MUSHRA_COLUMNS), table(res["ratings"], stats.RATING_COLUMNS),
+                table(res["pairwise"], stats.PAIRWISE_COLUMNS), table(res["preference"], stats.PREFERENCE_COLUMNS),
+                table(res["agreement"], stats.AGREEMENT_COLUMNS),
+                gr.update(value=_frame(stats.confusion_rows(res["confusion"])), visible=has_emotion),
+                table(res["ranking"], stats.RANKING_COLUMNS)]
+
+    def on_export(name: str | None) -> list[str] | None:
         try:
-            answers = app.store(name).answers(name)
+            test = app.test(name or "")
+            answers = app.store(test.name).answers(test.name)
+            people = app.store(test.name).participant_rows(test.name)
         except PromptEVCError:
             return None
-        out = work_dir / f"export-{name}-{uuid.uuid4().hex[:8]}"
-        counts, _ = stats.confusion_matrix(answers)
+        res = stats.summarise(answers, test.settings, people)
+        out = work_dir / f"export-{test.name}-{uuid.uuid4().hex[:8]}"
+        excluded = stats.excluded_ids(res["screening"])
         return [
+            str(stats.write_table_csv(stats.long_rows(answers, excluded), out / "answers_long.csv", stats.LONG_COLUMNS)),
             str(stats.write_answers_csv(answers, out / "answers.csv")),
-            str(stats.write_table_csv(stats.mos_summary(answers), out / "mos.csv")),
-            str(stats.write_table_csv(stats.confusion_rows(counts), out / "confusion.csv")),
-            str(stats.write_table_csv(stats.ranking_agreement(answers), out / "ranking.csv")),
+            str(stats.write_table_csv(res["screening"], out / "screening.csv", stats.SCREENING_COLUMNS)),
+            str(stats.write_table_csv(res["ratings"], out / "ratings.csv", stats.RATING_COLUMNS)),
+            str(stats.write_table_csv(res["mushra"], out / "mushra.csv", stats.MUSHRA_COLUMNS)),
+            str(stats.write_table_csv(res["pairwise"], out / "pairwise.csv", stats.PAIRWISE_COLUMNS)),
+            str(stats.write_table_csv(res["preference"], out / "preference.csv", stats.PREFERENCE_COLUMNS)),
+            str(stats.write_table_csv(res["agreement"], out / "agreement.csv", stats.AGREEMENT_COLUMNS)),
+            str(stats.write_table_csv(stats.confusion_rows(res["confusion"]), out / "confusion.csv")),
+            str(stats.write_table_csv(res["ranking"], out / "ranking.csv", stats.RANKING_COLUMNS)),
         ]
 
-    refresh.click(on_refresh, test_name, [summary, mos_df, confusion_img, confusion_df, ranking_df],
-                  api_visibility="private")
+    refresh.click(on_refresh, test_name, outputs, api_visibility="private")
+    test_name.change(on_refresh, test_name, outputs, api_visibility="private")
+    # The tables are filled when the page opens and whenever the tab is shown, not only on Refresh.
+    demo.load(on_refresh, test_name, outputs, api_visibility="private")
+    tab.select(on_refresh, test_name, outputs, api_visibility="private")
     export.click(on_export, test_name, files, api_visibility="private")
 
 
@@ -291,8 +442,8 @@ def build_demo(
             with gr.Tab("Listening test", id="listening"):
                 _listening_tab(listening)
             if show_results:
-                with gr.Tab("Results (experimenter)", id="results"):
-                    _results_tab(listening, service.work_dir)
+                with gr.Tab("Results (experimenter)", id="results") as results_tab:
+                    _results_tab(listening, service.work_dir, demo, results_tab)
     return demo
 
 

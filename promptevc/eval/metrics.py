@@ -13,14 +13,16 @@ Against a target reference (the paper metrics, DTW-aligned):
 Against the source (how much the conversion changed the prosody; output minus source):
     median F0 shift (semitones), F0 range ratio (5-95 percentile spans in semitones), tempo ratio
     (output speech time / source speech time, so slower > 1), energy change (dB of the mean power
-    of speech frames).
+    of speech frames), spectral tilt change (dB change of the envelope's energy above 1 kHz over
+    below it, voiced speech frames) and pause stretch (internal-pause time ratio over speech
+    time ratio).
 Plus WER/CER (:func:`error_rate`) and Spearman correlation for intensity monotonicity.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,13 @@ import numpy as np
 FRAME_PERIOD_MS = 5.0
 MCEP_ORDER = 24  # c1..c24; c0 (energy) is excluded from MCD
 LEVEL_WINDOW_S = 0.025
+# Band split of the spectral-balance measure: the ~1 kHz boundary that Banse & Scherer (1996)
+# use for the share of energy above 1 kHz, where the prosody engine's tilt shelf is centred.
+TILT_SPLIT_HZ = 1000.0
+# Internal pauses shorter than this (in the source) are too short to measure a pause stretch:
+# on 3-7 s read sentences with 0.07-0.3 s of pauses, a near-identity WORLD resynthesis already
+# moves the ratio by a factor 0.6-1.9, as speech/pause decisions flip at the edges.
+MIN_PAUSE_S = 0.3
 # DTW cost matrices above this many cells (~10 s against 10 s at 5 ms) are aligned at a lower
 # frame rate to bound memory.
 MAX_DTW_CELLS = 4_000_000
@@ -39,7 +48,9 @@ class Analysis:
     """Frame-level analysis of one utterance; all arrays have F frames at ``frame_period_ms``.
 
     f0 (F,) Hz, 0 where unvoiced; mcep (F, 24) mel-cepstra c1..c24; level_db (F,) frame RMS in
-    dB; speech (F,) bool from :func:`speech_activity`; duration_s the whole file's length.
+    dB; speech (F,) bool from :func:`speech_activity`; duration_s the whole file's length;
+    tilt_db (F,) power of the spectral envelope above ``TILT_SPLIT_HZ`` over the power below it,
+    in dB (empty when the envelope was not computed).
     """
 
     sample_rate: int
@@ -49,6 +60,7 @@ class Analysis:
     level_db: np.ndarray
     speech: np.ndarray
     duration_s: float
+    tilt_db: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
     def voiced(self) -> np.ndarray:
@@ -87,15 +99,30 @@ def extract_world_f0(
     return f0, t
 
 
+def spectral_envelope(wav: np.ndarray, f0: np.ndarray, times: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """WORLD CheapTrick power envelope ``(F, n_fft // 2 + 1)``."""
+    import pyworld
+
+    return pyworld.cheaptrick(np.ascontiguousarray(wav, dtype=np.float64), f0, times, sample_rate)
+
+
 def mel_cepstrum(wav: np.ndarray, f0: np.ndarray, times: np.ndarray, sample_rate: int = 16000,
-                 order: int = MCEP_ORDER) -> np.ndarray:
+                 order: int = MCEP_ORDER, envelope: np.ndarray | None = None) -> np.ndarray:
     """Mel-cepstra c1..c_order ``(F, order)`` from WORLD's CheapTrick envelope (c0 dropped)."""
     import pyworld
 
-    x = np.ascontiguousarray(wav, dtype=np.float64)
-    sp = pyworld.cheaptrick(x, f0, times, sample_rate)
+    sp = spectral_envelope(wav, f0, times, sample_rate) if envelope is None else envelope
     coded = pyworld.code_spectral_envelope(sp, sample_rate, order + 1)
     return coded[:, 1:].astype(np.float64)
+
+
+def band_balance_db(envelope: np.ndarray, sample_rate: int = 16000, split_hz: float = TILT_SPLIT_HZ) -> np.ndarray:
+    """Per frame, envelope power above ``split_hz`` over power below it, in dB: ``(F,)``."""
+    sp = np.asarray(envelope, dtype=np.float64)
+    freqs = np.linspace(0.0, sample_rate / 2.0, sp.shape[1])
+    high = sp[:, freqs >= split_hz].sum(axis=1)
+    low = sp[:, (freqs < split_hz) & (freqs > 0)].sum(axis=1)
+    return 10.0 * np.log10((high + 1e-30) / (low + 1e-30))
 
 
 def speech_activity(
@@ -166,10 +193,15 @@ def analyse(
     if abs(hop - round(hop)) > 1e-9:
         raise ValueError(f"frame period {frame_period_ms} ms is not a whole number of samples")
     level = _fit(frame_rms_db(wav, round(LEVEL_WINDOW_S * sample_rate), round(hop)), n)
-    mcep = mel_cepstrum(wav, f0, times, sample_rate) if with_mcep else np.zeros((n, 0))
+    if with_mcep:
+        envelope = spectral_envelope(wav, f0, times, sample_rate)
+        mcep = mel_cepstrum(wav, f0, times, sample_rate, envelope=envelope)
+        tilt = band_balance_db(envelope, sample_rate)
+    else:
+        mcep, tilt = np.zeros((n, 0)), np.zeros(0)
     speech = speech_activity(level, f0 > 0, frame_period_ms)
     return Analysis(sample_rate, frame_period_ms, f0.astype(np.float64), mcep, level.astype(np.float64),
-                    speech, len(wav) / sample_rate)
+                    speech, len(wav) / sample_rate, tilt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,6 +352,55 @@ def energy_change_db(src: Analysis, conv: Analysis) -> float:
     return speech_level_db(conv) - speech_level_db(src)
 
 
+def spectral_balance_db(analysis: Analysis) -> float:
+    """Median over voiced speech frames of :func:`band_balance_db` (NaN without an envelope)."""
+    if analysis.tilt_db.size == 0:
+        return math.nan
+    mask = analysis.speech & analysis.voiced
+    if mask.sum() < 3:
+        mask = analysis.speech if analysis.speech.sum() >= 3 else np.ones_like(analysis.speech)
+    return float(np.median(analysis.tilt_db[mask]))
+
+
+def tilt_change_db(src: Analysis, conv: Analysis) -> float:
+    """Spectral balance (energy above 1 kHz over below) of ``conv`` minus that of ``src``, dB; > 0 = brighter."""
+    return spectral_balance_db(conv) - spectral_balance_db(src)
+
+
+def internal_pause_seconds(analysis: Analysis) -> float:
+    """Non-speech time between the first and the last speech frame, in seconds."""
+    span = analysis.speech[_trim_range(analysis.speech)]
+    return float((~span).sum() * analysis.frame_period_ms / 1000.0) if analysis.speech.any() else 0.0
+
+
+def pause_stretch(src: Analysis, conv: Analysis) -> float:
+    """How much more the internal pauses stretched than the speech: pause ratio / speech-time ratio.
+
+    1 = pauses and speech scaled alike; NaN when the source has under ``MIN_PAUSE_S`` of pauses.
+    """
+    ps, pc = internal_pause_seconds(src), internal_pause_seconds(conv)
+    tempo = tempo_ratio(src, conv)
+    if ps < MIN_PAUSE_S or not math.isfinite(tempo) or tempo <= 0:
+        return math.nan
+    return (pc / ps) / tempo
+
+
+def median_f0_hz(analysis: Analysis) -> float:
+    """Median voiced F0 in Hz (NaN with fewer than three voiced frames)."""
+    return float(np.median(analysis.f0[analysis.voiced])) if analysis.voiced.sum() >= 3 else math.nan
+
+
+def describe_analysis(analysis: Analysis) -> dict[str, float]:
+    """Absolute prosody of one utterance: median F0 (Hz), F0 span (st), speech time (s), level (dB), balance (dB)."""
+    return {
+        "f0_median_hz": median_f0_hz(analysis),
+        "f0_span_st": f0_span_st(analysis.f0),
+        "speech_s": speech_seconds(analysis),
+        "level_db": speech_level_db(analysis),
+        "spectral_balance_db": spectral_balance_db(analysis),
+    }
+
+
 def source_metrics(src: Analysis, conv: Analysis) -> dict[str, float]:
     """All change-against-source metrics as a dict (see the module docstring)."""
     return {
@@ -327,6 +408,8 @@ def source_metrics(src: Analysis, conv: Analysis) -> dict[str, float]:
         "f0_range_ratio": f0_range_ratio(src, conv),
         "tempo_ratio": tempo_ratio(src, conv),
         "energy_change_db": energy_change_db(src, conv),
+        "tilt_change_db": tilt_change_db(src, conv),
+        "pause_stretch": pause_stretch(src, conv),
         "mcd_src_db": reference_metrics(src, conv)["mcd_db"] if src.mcep.size and conv.mcep.size else math.nan,
     }
 
@@ -334,14 +417,6 @@ def source_metrics(src: Analysis, conv: Analysis) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------
 # Content: WER / CER
 # --------------------------------------------------------------------------------------------
-
-
-def normalize_text(text: str) -> str:
-    """Lower case, punctuation (except apostrophes inside words) removed, single spaces."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^\w\s']", " ", text)
-    text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)
-    return " ".join(text.split())
 
 
 def edit_distance(ref: list, hyp: list) -> int:
@@ -355,12 +430,15 @@ def edit_distance(ref: list, hyp: list) -> int:
     return prev[-1]
 
 
-def error_rate(reference: str, hypothesis: str, unit: str = "word") -> float:
-    """WER (``unit="word"``) or CER (``unit="char"``, spaces count) after :func:`normalize_text`.
+def error_rate(reference: str, hypothesis: str, unit: str = "word", language: str = "en") -> float:
+    """WER (``unit="word"``) or CER (``unit="char"``, spaces count) after normalising both texts.
 
-    NaN when the normalised reference is empty (nothing to measure against).
+    Both go through :func:`promptevc.eval.normalize.normalize_text` for ``language``. NaN when
+    the normalised reference is empty (nothing to measure against).
     """
-    ref, hyp = normalize_text(reference), normalize_text(hypothesis)
+    from promptevc.eval.normalize import normalize_text
+
+    ref, hyp = normalize_text(reference, language), normalize_text(hypothesis, language)
     if unit == "word":
         r, h = ref.split(), hyp.split()
     elif unit == "char":

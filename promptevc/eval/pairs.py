@@ -50,12 +50,18 @@ def _parse_intensity(value: str, where: str) -> float:
     return x
 
 
-def check_emotion(emotion: str, where: str) -> str:
+def known_emotions() -> list[str]:
+    """ESD's five emotions, then the further emotions of the prosody engine's profile table."""
+    from promptevc.engines.profiles import PROFILES
     from promptevc.prompt.control import EMOTIONS
 
+    return list(EMOTIONS) + [e for e in PROFILES if e not in EMOTIONS]
+
+
+def check_emotion(emotion: str, where: str) -> str:
     emotion = (emotion or "").strip().lower()
-    if emotion and emotion not in EMOTIONS:
-        raise ConfigError(f"{where}: unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+    if emotion and emotion not in known_emotions():
+        raise ConfigError(f"{where}: unknown emotion {emotion!r}; choose one of {', '.join(known_emotions())}")
     return emotion
 
 

@@ -10,40 +10,16 @@ one, to $PROMPTEVC_SCREENSHOT_DIR.
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import socket
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 import soundfile as sf
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, shot
 from demo_support import make_test_folder, write_wav
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("PROMPTEVC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _shot(page, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("PROMPTEVC_SCREENSHOT_DIR"):
-        out = Path(os.environ["PROMPTEVC_SCREENSHOT_DIR"])
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, out / name)
-    return path
 
 
 @pytest.fixture
@@ -55,7 +31,7 @@ def demo_url(tmp_path):
     make_test_folder(tmp_path / "tests" / "pilot")
     service = ConversionService(work_dir=tmp_path / "work", max_seconds=30.0)  # real Converter, prosody
     demo = build_demo(service, ListeningApp(tmp_path / "tests"), show_results=True)
-    _, url = launch(demo, host="127.0.0.1", port=_free_port(), block=False, quiet=True)
+    _, url = launch(demo, host="127.0.0.1", port=free_port(), block=False, quiet=True)
     try:
         yield url
     finally:
@@ -96,29 +72,30 @@ def test_convert_and_listening_test_in_chromium(demo_url, tmp_path):
             wav, sr = sf.read(io.BytesIO(body))
             assert sr == 16000 and 1.0 < len(wav) / sr < 2.5
             page.wait_for_selector("#prosody_plot img")
-            _shot(page, tmp_path, "demo_convert.png")
+            shot(page, tmp_path, "demo_convert.png")
 
             # Listening test: participant P01 answers two trials.
             page.get_by_role("tab", name="Listening test").click()
             page.fill("#lt_participant textarea, #lt_participant input", "P01")
             page.click("#lt_start")
+            page.wait_for_selector("#lt_intro", state="visible")  # instructions first (no consent in a CSV test)
+            page.click("#lt_begin")
             page.wait_for_selector("#lt_instruction :text('Trial 1 of 14')")
             for k, label in enumerate(("4 - Good", "2 - Poor")):
                 page.wait_for_selector("#lt_audio a[download], #lt_audio audio", state="attached")
-                page.locator("#lt_mos label").filter(has_text=label).click()
+                page.locator("#lt_rating label").filter(has_text=label).click()
                 page.click("#lt_submit")
                 page.wait_for_selector(f"#lt_instruction :text('Trial {k + 2} of 14')")
             assert "2 of 14 trials done" in page.inner_text("#lt_status")
             # No file name of a stimulus appears anywhere in the page.
             html = page.content()
             assert "u1_sad" not in html and "ref/u" not in html and "manifest.csv" not in html
-            _shot(page, tmp_path, "demo_listening.png")
+            shot(page, tmp_path, "demo_listening.png")
 
-            # Experimenter's results view.
+            # Experimenter's results view: filled when the tab opens, no Refresh needed.
             page.get_by_role("tab", name="Results (experimenter)").click()
-            page.click("#res_refresh")
             page.wait_for_selector("#res_summary :text('2 answer(s)')")
-            _shot(page, tmp_path, "demo_results.png")
+            shot(page, tmp_path, "demo_results.png")
         finally:
             browser.close()
 

@@ -166,7 +166,8 @@ def test_error_rates():
     assert M.error_rate("abc", "abd", unit="char") == pytest.approx(1 / 3)
     assert math.isnan(M.error_rate("", "anything"))
     assert M.error_rate("it's fine", "its fine") == 0.5
-    assert M.normalize_text("  Don’t STOP—now. ") == "don't stop now"
+    assert M.error_rate("Ten of clubs.", "10 of clubs") == 0.0  # normalised alike, both sides
+    assert M.error_rate("我们去公园。", "我们去公圆", unit="char", language="zh") == pytest.approx(1 / 5)
     with pytest.raises(ValueError):
         M.error_rate("a", "b", unit="phone")
 

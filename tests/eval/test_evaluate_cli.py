@@ -189,3 +189,85 @@ def test_classifier_real_release_round_trip(pair_set):
     assert rc == 1  # only the missing file fails
     rows = _rows(out / "utterances.csv")
     assert rows["same"]["pred_emotion"] and float(rows["same"]["emo_posterior"]) > 0
+
+
+def _many_pairs(tmp_path, n_sources=2, levels=(0.3, 0.6, 0.9), emotions=("happy", "sad")):
+    """Sources with several conversions each (louder and higher with intensity for happy, the reverse for sad)."""
+    lines = ["converted,source,emotion,intensity,utt"]
+    (tmp_path / "src").mkdir()
+    (tmp_path / "conv").mkdir()
+    for s in range(n_sources):
+        f0 = 120.0 + 20 * s
+        sf.write(tmp_path / f"src/s{s}.wav", synth_speech(f0, 1.2, SR, seed=s), SR)
+        for emo in emotions:
+            sign = 1 if emo == "happy" else -1
+            for x in levels:
+                wav = synth_speech(f0 * 2 ** (sign * 3 * x / 12), 1.2, SR, seed=s) * 10 ** (sign * 4 * x / 20)
+                name = f"s{s}_{emo}_{x:g}"
+                sf.write(tmp_path / f"conv/{name}.wav", wav, SR)
+                lines.append(f"conv/{name}.wav,src/s{s}.wav,{emo},{x:g},{name}")
+    (tmp_path / "pairs.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "pairs.csv"
+
+
+def test_workers_give_the_same_rows_as_one_process(tmp_path):
+    pairs = _many_pairs(tmp_path)
+    base = ["-q", "evaluate", "--pairs", str(pairs), "--no-asr", "--no-dnsmos", "--no-speaker-sim", "--no-plots",
+            "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "one"), "--nj", "1"]) == 0
+    assert main([*base, "--out", str(tmp_path / "two"), "--nj", "2"]) == 0
+    one, two = _rows(tmp_path / "one/utterances.csv"), _rows(tmp_path / "two/utterances.csv")
+    assert list(one) == list(two) and len(one) == 12  # same rows, in the pairs' order
+    for utt in one:
+        for key in ("f0_shift_st", "energy_change_db", "tempo_ratio", "f0_median_hz", "src_f0_median_hz"):
+            assert one[utt][key] == two[utt][key], (utt, key)
+    assert json.loads((tmp_path / "two/summary.json").read_text())["settings"]["workers"] == 2
+
+
+def test_report_directions_monotonicity_plot_and_compare(tmp_path):
+    pairs = _many_pairs(tmp_path)
+    base = ["-q", "evaluate", "--pairs", str(pairs), "--no-asr", "--no-dnsmos", "--no-speaker-sim", "--nj", "1",
+            "--no-progress"]
+    control = tmp_path / "control.json"
+    control.write_text(json.dumps([{"metric": "intensity accuracy", "value": 0.7}]))
+    assert main([*base, "--out", str(tmp_path / "a"), "--control-metrics", str(control)]) == 0
+    summary = json.loads((tmp_path / "a/summary.json").read_text())
+    table = {(d["emotion"], d["metric"]): d for d in summary["directions"]}
+    assert table[("happy", "f0_shift_st")]["verdict"] == "PASS"  # +0.9 .. +2.7 st
+    assert table[("happy", "energy_change_db")]["verdict"] == "PASS"
+    assert table[("sad", "energy_change_db")]["verdict"] == "PASS"  # quieter, as the profile says
+    assert summary["control_metrics"] == [{"metric": "intensity accuracy", "value": 0.7}]
+    assert "monotonicity.png" in summary["plots"]
+    png = (tmp_path / "a/monotonicity.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 10_000
+    report = (tmp_path / "a/report.md").read_text()
+    assert "## Expected directions" in report and "![monotonicity.png](monotonicity.png)" in report
+    # a second run where happy is flat: the comparison shows both, with paired tests
+    rows = (tmp_path / "pairs.csv").read_text()
+    (tmp_path / "pairs_b.csv").write_text(rows.replace("conv/s0_happy_0.9.wav", "src/s0.wav"))
+    assert main([*base, "--pairs", str(tmp_path / "pairs_b.csv"), "--out", str(tmp_path / "b")]) == 0
+    assert main(["-q", "evaluate", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                 str(tmp_path / "cmp"), "--labels", "prosody", "neural"]) == 0
+    cmp = json.loads((tmp_path / "cmp/compare.json").read_text())
+    assert cmp["labels"] == ["prosody", "neural"] and cmp["shared_utterances"] == 12
+    f0 = next(r for r in cmp["overall"] if r["metric"] == "f0_shift_st")
+    # one utterance differs (the unconverted source in B): one non-zero difference, p = 1
+    assert f0["paired_n"] == 1 and f0["median_diff"] == 0 and f0["p"] == 1.0 and f0["b"] < f0["a"]
+    text = (tmp_path / "cmp/compare.md").read_text()
+    assert "# Comparison: prosody vs neural" in text and "| intensity accuracy | 0.7 | – |" in text
+    assert main(["-q", "evaluate", "--compare", str(tmp_path / "a"), str(tmp_path / "nope"), "--out",
+                 str(tmp_path / "cmp2")]) == 2
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--nj", "0"], "--nj 0"),
+    (["--intensity", "2"], "--intensity 2: is outside [0, 1]"),
+    (["--language", "zh", "--asr", "auto"], "--language zh: no built-in recogniser"),
+    (["--control-metrics", "/nonexistent.json"], "no such control-metrics file"),
+])
+def test_more_usage_errors(pair_set, capsys, extra, message):
+    rc = main(["evaluate", "--pairs", str(pair_set / "pairs.csv"), "--out", str(pair_set / "e"), "--no-dnsmos",
+               "--no-speaker-sim", *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (pair_set / "e").exists()
