@@ -47,6 +47,9 @@ SSL_RECEPTIVE_SAMPLES = 400
 KMEANS_FILE = "kmeans.safetensors"
 CONTENT_CONFIG_FILE = "content.yaml"
 AUDIO_CONFIG_FILE = "audio.yaml"
+CONTENT_OFFLINE_HINT = (
+    "pass a local folder saved with save_pretrained, or use the offline content features: --content mel"
+)
 
 
 @dataclasses.dataclass
@@ -111,14 +114,25 @@ class ContentEncoder:
             return self._model
         from transformers import HubertModel
 
+        from promptevc.hub import resolve_path
+
         cfg = self.cfg
+        # Resolve first (fails in about a second without the Hub), then load from the local folder
+        # only, so transformers never retries downloads; weights from safetensors only.
+        local = resolve_path(cfg.model_id, revision=cfg.revision, kind="content model",
+                             allow_patterns=["*.json", "*.safetensors"], hint=CONTENT_OFFLINE_HINT)
+        safetensors = local.is_dir() and any(local.glob("*.safetensors"))
+        if local.is_dir() and not safetensors and not Path(cfg.model_id).exists():
+            # Repos published before safetensors: transformers reads pytorch_model.bin weights-only.
+            local = resolve_path(cfg.model_id, revision=cfg.revision, kind="content model",
+                                 allow_patterns=["*.json", "pytorch_model.bin"], hint=CONTENT_OFFLINE_HINT)
         try:
-            model = HubertModel.from_pretrained(cfg.model_id, revision=cfg.revision)
+            model = HubertModel.from_pretrained(str(local), use_safetensors=safetensors or None)
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelLoadError(
-                f"content model {cfg.model_id!r}: cannot load a HuBERT model ({first}); pass a local "
-                "folder saved with save_pretrained, download it while online, or use --content mel"
+                f"content model {cfg.model_id!r}: cannot load a HuBERT model from {local} ({first}); pass a "
+                "folder saved with save_pretrained (safetensors), or dump offline features with --content mel"
             ) from None
         n_layers = model.config.num_hidden_layers
         if cfg.layer > n_layers:
@@ -134,7 +148,7 @@ class ContentEncoder:
         try:
             from transformers import Wav2Vec2FeatureExtractor
 
-            fe = Wav2Vec2FeatureExtractor.from_pretrained(cfg.model_id, revision=cfg.revision)
+            fe = Wav2Vec2FeatureExtractor.from_pretrained(str(local))
             self._normalize_wav = bool(fe.do_normalize)
         except (OSError, ValueError):
             self._normalize_wav = False
