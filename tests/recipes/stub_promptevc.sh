@@ -20,7 +20,7 @@ all_after() {  # values following --name up to the next option
 
 case $sub in
   prepare-data)
-    out=$(opt --out "$@"); root=$PWD/$(opt --root "$@")
+    out=$(opt --out "$@"); root=$(opt --root "$@"); case $root in /*) ;; *) root=$PWD/$root ;; esac
     mkdir -p "$root"
     for s in train dev test; do
       d=$out/$s; mkdir -p "$d"; : > "$d/wav.scp"; : > "$d/utt2spk"; : > "$d/text"; : > "$d/utt2emo"
@@ -40,8 +40,12 @@ case $sub in
   dump-features)
     d=$(opt --data "$@")
     mkdir -p "$d/feats"
-    awk -v d="$PWD/$d" '{ print $1, d "/feats/" $1 ".npz" }' "$d/wav.scp" > "$d/feats.scp"
-    awk '{ print $2 }' "$d/feats.scp" | xargs touch
+    store=$(opt --store "$@"); [ -n "$store" ] || store=$d/feats
+    case $store in /*) ;; *) store=$PWD/$store ;; esac
+    mkdir -p "$store/stub"
+    awk -v d="$store/stub" '{ print $1, d "/" $1 ".npz" }' "$d/wav.scp" > "$d/feats.scp"
+    while read -r utt path; do [ -e "$path" ] || echo "$utt" >> "$store/stub/dumped.log"; touch "$path"; done < "$d/feats.scp"
+    awk '{ print $1, 10 }' "$d/wav.scp" > "$d/utt2num_frames"
     echo "content: stub" > "$d/feats_config.yaml" ;;
   train-evaluator|train|train-vocoder)
     e=$(opt --exp "$@"); mkdir -p "$e/checkpoints" "$e/release"
@@ -56,10 +60,11 @@ case $sub in
     d=$(opt --data "$@"); awk '{ print $1, "a prompt" }' "$d/utt2emo" > "$d/utt2prompt" ;;
   fit-units)
     o=$(opt --out "$@"); mkdir -p "$o"; touch "$o/kmeans.safetensors"
-    for d in "$(opt --data "$@")" $(all_after --apply "$@"); do
+    mapfile -t applied < <(all_after --apply "$@")
+    for d in "$(opt --data "$@")" "${applied[@]}"; do
       mkdir -p "$d/units"
       awk '{ print $1, "units/" $1 ".npy" }' "$d/wav.scp" > "$d/units.scp"
-      (cd "$d" && awk '{ print $2 }' units.scp | xargs touch)
+      while read -r utt path; do touch "$d/$path"; done < "$d/units.scp"
     done ;;
   convert)
     scp=$1; o=$(opt --out-dir "$@"); mkdir -p "$o"

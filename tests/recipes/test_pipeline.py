@@ -1,12 +1,17 @@
 """recipes/pipeline.sh stage logic with a stub `promptevc` (no training): ranges, skipping,
-re-running on changed inputs, failures leaving no done-marker, resume with the same exp dir,
-torchrun for --ngpu > 1, and the results table of stage 9."""
+re-running on changed inputs and on changed upstream outputs, failures leaving no done-marker,
+resume with the same exp dir, interrupts, torchrun for --ngpu > 1, --ngpu on a CPU machine, tags
+that never overwrite each other, paths with spaces, the model pre-flight, and stage 9's table.
+The real data prep and feature dump through the pipeline: test_esd_recipe.py."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,16 +45,20 @@ def egs(tmp_path):
     )
     torchrun.chmod(0o755)
 
-    def run(*args: str, fail: str = "", check: bool = True) -> subprocess.CompletedProcess:
-        env = dict(os.environ, PROMPTEVC=str(STUB), STUB_LOG=str(log), PYTHON=sys.executable,
-                   PATH=f"{bin_dir}:{os.environ['PATH']}", STUB_FAIL=fail)
-        cmd = [
+    def command(*args: str) -> list[str]:
+        return [
             "bash", str(PIPELINE), "--corpus", "esd", "--corpus_root", "corpus", "--nj", "2",
             "--evaluator_conf", "conf/evaluator.yaml", "--acoustic_conf", "conf/acoustic.yaml",
             "--vocoder_conf", "conf/vocoder.yaml", "--tag", "t", "--train_vocoder", "true",
-            "--vocoder", "", "--eval_args", "--no-asr", *args,
+            "--vocoder", "", "--eval_args", "--no-asr", "--content", "mel", *args,
         ]
-        proc = subprocess.run(cmd, cwd=d, env=env, capture_output=True, text=True, timeout=240)
+
+    def environ(fail: str = "", **extra: str) -> dict[str, str]:
+        return dict(os.environ, PROMPTEVC=str(STUB), STUB_LOG=str(log), PYTHON=sys.executable,
+                    PATH=f"{bin_dir}:{os.environ['PATH']}", STUB_FAIL=fail, **extra)
+
+    def run(*args: str, fail: str = "", check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(command(*args), cwd=d, env=environ(fail), capture_output=True, text=True, timeout=240)
         if check and proc.returncode != 0:
             raise AssertionError(f"pipeline failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -59,8 +68,18 @@ def egs(tmp_path):
         log.write_text("")
         return lines
 
-    run.dir, run.calls = d, calls
+    run.dir, run.calls, run.command, run.environ, run.bin = d, calls, command, environ, bin_dir
     return run
+
+
+def tree_digest(*roots: Path) -> dict[str, str]:
+    """relative path -> content hash of every file below ``roots`` (what "nothing overwritten" compares)."""
+    out = {}
+    for root in roots:
+        for f in sorted(root.rglob("*")):
+            if f.is_file():
+                out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
 
 
 def subcommands(calls: list[str]) -> list[str]:
@@ -73,7 +92,7 @@ def test_full_run_then_everything_skipped(egs):
     subs = subcommands(calls)
     # Every stage ran, in order, with the exp dir the trainers resume from.
     assert subs[0] == "prepare-data"
-    assert subs.count("dump-features") == 6  # 3 sets x 2 jobs (--nj 2 splits each data dir)
+    assert subs.count("dump-features") == 2  # the three sets at once, in --nj 2 jobs
     order = ["train-evaluator", "label-intensity", "fit-units", "train", "train-vocoder", "convert", "evaluate"]
     assert [subs.index(s) for s in order] == sorted(subs.index(s) for s in order)
     assert subs.count("convert") == 5  # 4 emotions + the neutral control
@@ -82,13 +101,15 @@ def test_full_run_then_everything_skipped(egs):
     train = next(c for c in calls if c.startswith("train "))
     assert "--exp exp/t/acoustic" in train and "--units exp/t/units" in train
     assert "--evaluator exp/t/evaluator/release" in train and "--device cpu" in train
-    assert any("make-prompts --data data/test --split heldout" in c for c in calls)
+    assert any("make-prompts --data exp/t/data/test --split heldout" in c for c in calls)
+    assert any(c.startswith("dump-features") and "--store data/dump/esd" in c for c in calls)
     for n in range(1, 10):
-        marker = egs.dir / ("data" if n <= 2 else "exp/t") / ".done" / f"stage{n}"
+        marker = egs.dir / ("data/esd_english" if n == 1 else "exp/t") / ".done" / f"stage{n}"
         assert marker.is_file(), marker
-    # The split feature dump was merged back into one feats.scp per data dir.
-    feats = (egs.dir / "data/train/feats.scp").read_text().splitlines()
+    # The split feature dump was merged back into one feats.scp per data dir of the tag.
+    feats = (egs.dir / "exp/t/data/train/feats.scp").read_text().splitlines()
     assert len(feats) == 10 and feats == sorted(feats)
+    assert len((egs.dir / "exp/t/data/dev/feats.scp").read_text().splitlines()) == 10
     for n in range(1, 10):
         assert f"stage {n} (" in out.stdout
     assert "done in" in out.stdout
@@ -117,11 +138,16 @@ def test_stage_range_and_changed_inputs(egs):
     (egs.dir / "conf/evaluator.yaml").write_text("x: 2\n")
     out = egs("--stop_stage", "5", "--dry_run", "true")
     assert "stage 2 (feature dump): already done" in out.stdout
-    assert "stage 3 (emotion evaluator): would run (inputs changed or outputs missing)" in out.stdout
+    assert "stage 3 (emotion evaluator): would run (its options or configs changed)" in out.stdout
     assert "stage 5 (content units): would run" in out.stdout
     assert egs.calls() == []  # a dry run runs nothing
+    # A later stage alone does not build on the stale evaluator: it names the stage to run first.
+    proc = egs("--stage", "5", "--stop_stage", "5", check=False)
+    assert proc.returncode != 0 and "stage 5 needs stage 3 (emotion evaluator)" in proc.stderr
+    assert "run from --stage 3" in proc.stderr and egs.calls() == []
+    (egs.dir / "conf/evaluator.yaml").write_text("# evaluator config\nx: 1\n")
     # Deleting an output makes its stage run again even though the marker is there.
-    (egs.dir / "data/test/units.scp").unlink()
+    (egs.dir / "exp/t/data/test/units.scp").unlink()
     egs("--stage", "5", "--stop_stage", "5")
     assert subcommands(egs.calls()) == ["fit-units"]
 
@@ -146,6 +172,11 @@ def test_failed_stage_is_not_marked_and_rerun_resumes(egs):
 def test_multi_gpu_training_goes_through_torchrun(egs):
     egs("--stop_stage", "5")
     egs.calls()
+    # A cluster back-end for GPU jobs (as slurm.sh): the GPUs are on its nodes, not checked here.
+    cluster = egs.bin / "cluster.sh"
+    cluster.write_text(f'#!/usr/bin/env bash\nexec {REPO}/recipes/utils/run_local.sh "$@"\n')
+    cluster.chmod(0o755)
+    (egs.dir / "cmd.sh").write_text(f"cuda_cmd={cluster}\n")
     egs("--stage", "6", "--stop_stage", "6", "--ngpu", "2")
     calls = egs.calls()
     assert calls[0].startswith("torchrun --standalone --nnodes 1 --nproc_per_node 2 --no-python")
@@ -158,4 +189,6 @@ def test_bad_options_are_reported(egs):
     proc = egs("--redo", "maybe", check=False)
     assert proc.returncode != 0 and "must be true or false" in proc.stderr
     proc = egs("--corpus_root", "", "--stop_stage", "1", check=False)
-    assert proc.returncode != 0 and "--corpus_root is required" in proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "no corpus: pass --corpus_root DIR" in proc.stdout + proc.stderr
+    proc = egs("--nj", "0", check=False)
+    assert proc.returncode != 0 and "--nj must be a positive number" in proc.stderr
