@@ -174,7 +174,7 @@ vocoder_release=$expdir/vocoder/release
 convdir=$expdir/convert
 stage_names=("" "data prep" "feature dump" "emotion evaluator" "intensity labels + prompts" "content units"
              "acoustic model + prompt mapper" "vocoder fine-tune" "convert test set" "evaluate")
-cores=$(nproc 2>/dev/null || echo 1)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)  # nproc alone obeys OMP_NUM_THREADS
 
 is_local_cmd() { local -a c; read -r -a c <<< "$1"; [ "$(basename "${c[0]}")" = run_local.sh ]; }
 
@@ -186,6 +186,9 @@ visible_gpus() {  # GPUs torch can use on this machine; 0 fast when there is no 
 
 gpu_absent_reason() {  # one phrase saying why torch sees no (or too few) GPUs
   local why
+  if ! command -v nvidia-smi >/dev/null 2>&1 && [ ! -e /dev/nvidia0 ] && [ ! -e /dev/kfd ]; then
+    echo "no GPU driver on this machine: no nvidia-smi, /dev/nvidia0 or /dev/kfd"; return
+  fi
   why=$("$python" -c 'import torch
 cuda = torch.version.cuda
 print(f"torch {torch.__version__} was built without CUDA" if cuda is None else

@@ -566,10 +566,9 @@ def dump_features(
 def describe_counts(result: DumpResult) -> str:
     """"computed spectral 10, f0 10 ...; copied content 10 ..." for the log line."""
     parts = []
-    if result.computed:
-        parts.append("computed " + ", ".join(f"{c} {n}" for c, n in result.computed.items()))
-    if result.reused:
-        parts.append("copied from other stores " + ", ".join(f"{c} {n}" for c, n in result.reused.items()))
+    for what, counts in (("computed", result.computed), ("copied from other stores", result.reused)):
+        if counts:
+            parts.append(f"{what} " + ", ".join(f"{c} {counts[c]}" for c in COMPONENTS if c in counts))
     return "; ".join(parts) or "nothing to compute"
 
 

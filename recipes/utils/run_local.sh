@@ -16,7 +16,7 @@
 # are accepted for compatibility with slurm.sh and ignored. SIGINT/SIGTERM stop every job.
 set -u
 
-max_jobs_run=$(nproc 2>/dev/null || echo 1)
+max_jobs_run=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)  # not OMP-limited
 gpu=0
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -7,6 +7,8 @@ set -euo pipefail
 echo "$*" >> "${STUB_LOG:?}"
 sub=$1; shift
 if [ "${STUB_FAIL:-}" = "$sub" ]; then echo "stub: $sub failed on purpose" >&2; exit 3; fi
+# STUB_SLEEP=<subcommand>: that subcommand writes its pid to $STUB_PIDFILE and sleeps (interrupt tests).
+if [ "${STUB_SLEEP:-}" = "$sub" ]; then echo $$ > "${STUB_PIDFILE:?}"; exec sleep 60; fi
 
 # --name value lookup in the remaining arguments
 opt() { local name=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$name" ] && { echo "$2"; return; }; shift; done; }
@@ -29,7 +31,7 @@ case $sub in
         for e in 0:neutral 1:angry 2:happy 3:sad 4:surprise; do
           blk=${e%%:*}; emo=${e#*:}
           utt=$(printf '%s_%06d' "$spk" $((blk * 350 + base)))
-          : > "$root/$utt.wav"
+          [ -e "$root/$utt.wav" ] || : > "$root/$utt.wav"  # a corpus is read, never rewritten
           echo "$utt $root/$utt.wav" >> "$d/wav.scp"; echo "$utt $spk" >> "$d/utt2spk"
           echo "$utt some words" >> "$d/text"; echo "$utt $emo" >> "$d/utt2emo"
         done

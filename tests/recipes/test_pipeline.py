@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from recipe_support import process_ends
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = REPO / "recipes" / "pipeline.sh"
@@ -192,3 +193,137 @@ def test_bad_options_are_reported(egs):
     assert proc.returncode != 0 and "no corpus: pass --corpus_root DIR" in proc.stdout + proc.stderr
     proc = egs("--nj", "0", check=False)
     assert proc.returncode != 0 and "--nj must be a positive number" in proc.stderr
+
+
+def test_ngpu_defaults_to_the_visible_gpus_and_a_missing_gpu_is_one_line(egs):
+    out = egs("--stop_stage", "3", "--ngpu", "auto")
+    assert "ngpu 0 (visible here), device cpu" in out.stdout
+    train = next(c for c in egs.calls() if c.startswith("train-evaluator"))
+    assert train.endswith("--device cpu")
+    for args in (("--ngpu", "1"), ("--device", "cuda")):
+        proc = egs(*args, check=False)
+        assert proc.returncode == 1 and egs.calls() == []
+        err = proc.stderr.strip().splitlines()
+        assert len(err) == 1 and "0 GPU(s) usable here" in err[0] and "--ngpu 0 --device cpu" in err[0]
+        assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_paths_with_spaces_end_to_end(egs):
+    args = ("--data_root", "my data", "--exp_root", "my exp", "--corpus_root", "the corpus")
+    out = egs(*args)
+    assert "outputs are missing" not in out.stdout + out.stderr
+    assert (egs.dir / "my exp/t/.done/stage9").is_file() and (egs.dir / "my data/esd_english/.done/stage1").is_file()
+    # Logged commands are shell-quoted: the one of stage 5 pastes back as the same argument list.
+    line = next(x for x in out.stdout.splitlines() if " fit-units " in x)
+    logged = line.split("$ ", 1)[1].split("   (log: ")[0]
+    argv = subprocess.run(["bash", "-c", f'printf "%s\\n" {logged}'], capture_output=True, text=True).stdout
+    assert argv.splitlines()[1:4] == ["fit-units", "--data", "my exp/t/data/train"]
+    egs.calls()
+    out = egs(*args)
+    assert egs.calls() == [] and out.stdout.count("already done") == 9
+
+
+def test_tags_never_overwrite_each_other(egs):
+    egs("--stop_stage", "5", "--tag", "en")
+    english = tree_digest(egs.dir / "exp/en", egs.dir / "data/esd_english")
+    egs.calls()
+    egs("--stop_stage", "5", "--tag", "zh", "--language", "mandarin")
+    subs = subcommands(egs.calls())
+    assert subs[0] == "prepare-data" and "train-evaluator" in subs
+    assert tree_digest(egs.dir / "exp/en", egs.dir / "data/esd_english") == english
+    assert (egs.dir / "data/esd_mandarin/train/wav.scp").is_file() and (egs.dir / "exp/zh/data/train/units.scp").is_file()
+    # The same tag with another language is refused: it would replace the tag's data.
+    proc = egs("--stop_stage", "5", "--tag", "en", "--language", "mandarin", check=False)
+    assert proc.returncode != 0 and "tag 'en'" in proc.stderr and "--tag en_mandarin" in proc.stderr
+    assert tree_digest(egs.dir / "exp/en", egs.dir / "data/esd_english") == english
+    # A second tag with the English data reuses the data prep (stage 1 is shared).
+    egs.calls()
+    out = egs("--stop_stage", "2", "--tag", "en2")
+    assert "stage 1 (data prep): already done" in out.stdout and subcommands(egs.calls()) == ["dump-features"] * 2
+
+
+def test_changed_dump_settings_need_redo_dump(egs):
+    egs("--stop_stage", "3", "--f0_method", "harvest")
+    egs.calls()
+    proc = egs("--stop_stage", "3", "--f0_method", "dio", check=False)
+    assert proc.returncode != 0 and egs.calls() == []
+    assert "f0: harvest -> dio" in proc.stderr and "--redo_dump true" in proc.stderr
+    assert (egs.dir / "exp/t/.done/stage2").is_file()  # the finished dump is still marked done
+    egs("--stop_stage", "3", "--f0_method", "dio", "--redo_dump", "true")
+    assert subcommands(egs.calls()) == ["dump-features", "dump-features", "train-evaluator"]
+    # Same command again: nothing to do (redo_dump does not force anything by itself).
+    egs("--stop_stage", "3", "--f0_method", "dio", "--redo_dump", "true")
+    assert egs.calls() == []
+
+
+def test_retrained_evaluator_reruns_the_stages_after_it(egs):
+    egs("--stop_stage", "6")
+    egs.calls()
+    egs("--stage", "3", "--stop_stage", "3", "--force_stages", "3")  # a retrained evaluator
+    egs.calls()
+    out = egs("--stop_stage", "6", "--dry_run", "true")
+    assert "stage 2 (feature dump): already done" in out.stdout
+    assert "stage 4 (intensity labels + prompts): would run (the outputs of an earlier stage changed)" in out.stdout
+    proc = egs("--stage", "6", "--stop_stage", "6", check=False)
+    assert proc.returncode != 0 and "stage 6 needs stage 4 (intensity labels + prompts)" in proc.stderr
+    egs("--stop_stage", "6")
+    assert subcommands(egs.calls()) == ["label-intensity", "make-prompts"] * 3 + ["fit-units", "train"]
+
+
+def test_interrupt_stops_the_stage_and_leaves_it_unmarked(egs, tmp_path):
+    egs("--stop_stage", "2")
+    pidfile = tmp_path / "stub.pid"
+    env = egs.environ(STUB_SLEEP="train-evaluator", STUB_PIDFILE=str(pidfile))
+    proc = subprocess.Popen(egs.command("--stop_stage", "3"), cwd=egs.dir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    for _ in range(400):
+        if pidfile.is_file() and pidfile.read_text().strip():
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted during stage 3" in err and "Run the same command" in err
+    assert not (egs.dir / "exp/t/.done/stage3").exists()
+    assert process_ends(int(pidfile.read_text()))  # the sleeping trainer went with the stage's process group
+    egs.calls()
+    egs("--stop_stage", "3")
+    assert subcommands(egs.calls()) == ["train-evaluator"]
+
+
+def test_missing_models_fail_before_any_stage_with_the_offline_command(egs):
+    (egs.dir / "conf/acoustic.yaml").write_text("model:\n  descriptor: {encoder: FacebookAI/roberta-base}\n")
+    proc = egs("--content", "hubert", "--vocoder", "microsoft/speecht5_hifigan", "--train_vocoder", "false",
+               check=False)
+    assert proc.returncode == 1 and egs.calls() == []
+    err = proc.stderr
+    assert "stage 2 needs the content model 'facebook/hubert-base-ls960': HF_HUB_OFFLINE=1" in err
+    assert "stage 6 needs the prompt text encoder 'FacebookAI/roberta-base'" in err
+    assert "stage 8 needs the vocoder 'microsoft/speecht5_hifigan'" in err
+    offline = next(line for line in err.splitlines() if "To run without the Hugging Face Hub:" in line)
+    assert "--content mel" in offline and "--vocoder hifigan-universal" in offline
+    assert "model.descriptor.encoder=packaged:all-MiniLM-L6-v2" in offline
+    # A stage range that needs none of them runs.
+    egs("--stop_stage", "1", "--content", "hubert")
+
+
+@pytest.mark.slow  # four pipeline runs, ~20 s on a busy 2-core machine
+def test_mandarin_results_are_separate_and_say_when_content_is_not_measured(egs):
+    egs("--tag", "en")
+    english = (egs.dir / "RESULTS.md").read_text()
+    egs.calls()
+    egs("--tag", "zh", "--language", "mandarin")
+    evaluate = [c for c in egs.calls() if c.startswith("evaluate")]
+    assert evaluate and all("--no-asr" in c for c in evaluate)
+    zh = (egs.dir / "RESULTS_mandarin.md").read_text()
+    assert zh.startswith("# Results: esd (zh)") and "no recogniser for mandarin was given" in zh
+    assert (egs.dir / "RESULTS.md").read_text() == english
+    # With a Mandarin recogniser it is passed through to promptevc evaluate.
+    (egs.dir / "whisper-zh").mkdir()  # a local ASR folder (a Hub id is checked by the pre-flight)
+    egs("--tag", "zh", "--language", "mandarin", "--asr_model", "whisper-zh", "--stage", "9")
+    evaluate = [c for c in egs.calls() if c.startswith("evaluate")]
+    assert evaluate and all("--asr whisper-zh" in c for c in evaluate)
+    assert "not measured" not in (egs.dir / "RESULTS_mandarin.md").read_text()
+    # A second English tag never replaces the first one's RESULTS.md: it writes its own.
+    egs("--tag", "en2")
+    assert (egs.dir / "RESULTS.md").read_text() == english
+    assert (egs.dir / "RESULTS_en2.md").read_text().startswith("# Results: esd (en2)")
