@@ -240,7 +240,8 @@ stage_inputs() {  # options a stage's result depends on (hashed into its marker)
   case $1 in
     1) echo "corpus=$corpus root=$corpus_root language=$language speakers=$speakers sets=${sets[*]}"
        if [ -f "$local_data" ]; then cat "$local_data"; fi ;;
-    2) echo "content=$content model=$content_model layer=$content_layer spk=$speaker_backbone f0=$f0_method $dump_args" ;;
+    2) if [ "$content" = mel ]; then echo "content=mel spk=$speaker_backbone f0=$f0_method $dump_args"
+       else echo "content=$content model=$content_model layer=$content_layer spk=$speaker_backbone f0=$f0_method $dump_args"; fi ;;
     3) echo "evaluator $evaluator_args seed=$seed eval_seed=$eval_classifier_seed"; conf_digest "$evaluator_conf" ;;
     4) echo "intensity+prompts seed=$seed" ;;
     5) echo "units k=$units_k $units_args seed=$seed" ;;
@@ -322,6 +323,13 @@ why_not_done() {  # stage $1: "" when done, else why not
   fi
   local missing; missing=$(missing_outputs "$1" | head -n 3 | tr '\n' ' ')
   if [ -n "$missing" ]; then echo "outputs missing: $missing"; return; fi
+  if [ "$1" -eq 2 ]; then  # the features themselves live in the store: spot-check that they are there
+    local s path
+    for s in "${sets[@]}"; do
+      path=$(head -n 1 "$datadir/$s/feats.scp" | cut -d' ' -f2-)
+      if [ ! -f "$path" ]; then echo "features missing from the store ($path)"; return; fi
+    done
+  fi
 }
 
 is_done() { [ -z "$(why_not_done "$1")" ]; }

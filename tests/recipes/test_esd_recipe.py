@@ -68,6 +68,7 @@ def ledger_lines(store_root: Path) -> list[str]:
     return [line for f in store_root.rglob("ledger/*.tsv") for line in f.read_text().splitlines()]
 
 
+@pytest.mark.slow  # two pipeline runs with real dumps, ~15 s on a busy 2-core machine
 def test_relative_esd_root_and_roots_with_spaces(tmp_path, esd_copy):
     cwd = workdir(tmp_path, esd_copy)
     before = {p.name for p in (REPO / "egs/esd").iterdir()}
