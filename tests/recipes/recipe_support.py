@@ -17,3 +17,12 @@ def process_ends(pid: int, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def wait_for(condition, seconds: float = 60.0) -> bool:
+    """Poll ``condition()`` every 50 ms until it is true (True) or ``seconds`` pass (False)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -13,11 +13,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from recipe_support import process_ends
+from recipe_support import process_ends, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "egs" / "esd" / "run.sh"
@@ -111,11 +110,7 @@ def test_interrupted_dump_continues_and_nothing_is_dumped_twice(tmp_path, esd_co
            *args]
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     job1 = cwd / "exp/base/logs/dump.1.log"
-    for _ in range(1200):
-        if pidfile.is_file() and job1.is_file() and "# Ended (code 0)" in job1.read_text():
-            break
-        time.sleep(0.05)
-    else:
+    if not wait_for(lambda: pidfile.is_file() and job1.is_file() and "# Ended (code 0)" in job1.read_text(), 120):
         proc.kill()
         raise AssertionError("job 1 of the dump did not finish")
     proc.send_signal(signal.SIGINT)

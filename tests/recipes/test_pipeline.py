@@ -11,11 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from recipe_support import process_ends
+from recipe_support import process_ends, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PIPELINE = REPO / "recipes" / "pipeline.sh"
@@ -276,10 +275,7 @@ def test_interrupt_stops_the_stage_and_leaves_it_unmarked(egs, tmp_path):
     env = egs.environ(STUB_SLEEP="train-evaluator", STUB_PIDFILE=str(pidfile))
     proc = subprocess.Popen(egs.command("--stop_stage", "3"), cwd=egs.dir, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    for _ in range(400):
-        if pidfile.is_file() and pidfile.read_text().strip():
-            break
-        time.sleep(0.05)
+    assert wait_for(lambda: pidfile.is_file() and pidfile.read_text().strip())
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted during stage 3" in err and "Run the same command" in err

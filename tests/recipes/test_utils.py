@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from recipe_support import wait_for
 
 UTILS = Path(__file__).resolve().parents[2] / "recipes" / "utils"
 
@@ -86,20 +87,25 @@ def test_run_local_runs_jobs_and_counts_failures(tmp_path):
     assert "# Ended (code 1)" in (tmp_path / "log/f.3.log").read_text()
 
 
-def test_slurm_backend_with_a_stub_sbatch(tmp_path):
-    # sbatch stand-in: run the array tasks locally with SLURM_ARRAY_TASK_ID set; record the flags.
+def fake_sbatch(tmp_path: Path) -> dict[str, str]:
+    """An sbatch stand-in on PATH: runs the array tasks locally with SLURM_ARRAY_TASK_ID set and
+    appends its flags to sbatch.args."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text(
         "#!/usr/bin/env bash\n"
-        'echo "$@" > sbatch.args\n'
+        'echo "$@" >> sbatch.args\n'
         'for a in "$@"; do case $a in --array=*) r=${a#--array=}; r=${r%%%*};; esac; done\n'
         'script="${@: -1}"\n'
         'for ((i=${r%-*}; i<=${r#*-}; i++)); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done\n'
         "exit 0\n"
     )
     (bin_dir / "sbatch").chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_slurm_backend_with_a_stub_sbatch(tmp_path):
+    env = fake_sbatch(tmp_path)
     out = sh(f'{UTILS}/slurm.sh --gpu 2 --mem 4G JOB=1:2 log/s.JOB.log echo hi JOB "a b"', tmp_path, env)
     assert out.returncode == 0, out.stderr
     assert "hi 2 a b" in (tmp_path / "log/s.2.log").read_text()
@@ -155,10 +161,7 @@ def test_slurm_backend_cancels_its_jobs_on_interrupt(tmp_path):
     proc = subprocess.Popen(["bash", f"{UTILS}/slurm.sh", "JOB=1:2", "log/s.JOB.log", "sleep", "1"], cwd=tmp_path,
                             env=env, stderr=subprocess.PIPE, text=True)
     submit = tmp_path / "log/q/s.array.submit.log"
-    for _ in range(100):
-        if submit.is_file() and submit.read_text().strip():
-            break
-        time.sleep(0.05)
+    assert wait_for(lambda: submit.is_file() and submit.read_text().strip(), 10)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
@@ -167,16 +170,7 @@ def test_slurm_backend_cancels_its_jobs_on_interrupt(tmp_path):
 
 
 def test_slurm_asks_gpus_only_when_told(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "sbatch").write_text(
-        '#!/usr/bin/env bash\necho "$@" >> sbatch.args\n'
-        'for a in "$@"; do case $a in --array=*) r=${a#--array=}; r=${r%%%*};; esac; done\n'
-        'script="${@: -1}"\n'
-        'for ((i=${r%-*}; i<=${r#*-}; i++)); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done\n'
-    )
-    (bin_dir / "sbatch").chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = fake_sbatch(tmp_path)
     assert sh(f"{UTILS}/slurm.sh JOB=1:2 log/c.JOB.log true", tmp_path, env).returncode == 0
     assert sh(f"{UTILS}/slurm.sh --gpu 1 log/g.log true", tmp_path, env).returncode == 0
     cpu_job, gpu_job = (tmp_path / "sbatch.args").read_text().splitlines()
