@@ -18,7 +18,7 @@ the store size per hour of audio.
 weights saved locally: the same architecture and cost as facebook/hubert-base-ls960, which this
 machine cannot download) to measure HuBERT throughput on the CPU and its float16 size per hour.
 
-Extrapolation to ESD (20 speakers x 5 emotions x 350 = 35 000 utterances, ~29 h): stages 1, 2,
+Extrapolation to ESD (20 speakers x 5 emotions x 350 = 35 000 utterances, 29.1 h): stages 1, 2,
 4 and 5 (apply) scale with the number of utterances / hours of audio; stages 3 and 6 with their
 optimiser steps (reported per step, times the steps of evaluator_base / acoustic_base).
 Prints a Markdown table and a final JSON line.
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ESD_UTTS, ESD_HOURS = 35_000, 29.0  # papers.md §3: 20 speakers x 5 emotions x 350; ~29 h
+ESD_UTTS, ESD_HOURS = 35_000, 29.1  # papers.md §3.1: 20 speakers x 5 emotions x 350; 13.4 h + 15.7 h
 REAL_STEPS = {3: 2 * 15_000, 6: 200_000}  # evaluator_base (critic + grading model), acoustic_base
 STAGES = {1: "data prep", 2: "feature dump", 3: "emotion evaluator (x2)", 4: "intensity + prompts",
           5: "content units", 6: "acoustic model"}
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{n_utts} utterances, {hours:.2f} h of audio; --nj {args.nj} --ngpu 0 --content mel; training "
           f"{args.steps} steps; machine load {load:.1f}\n")
     print("| stage | what | time | peak memory (tree / largest process) | disk after (prep / store / exp) | "
-          "ESD (35 000 utts, 29 h), same machine |")
+          "ESD (35 000 utts, 29.1 h), same machine |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         n = r["stage"]
