@@ -6,7 +6,7 @@
 set -euo pipefail
 echo "$*" >> "${STUB_LOG:?}"
 sub=$1; shift
-if [ "${STUB_FAIL:-}" = "$sub" ]; then echo "stub: $sub failed on purpose" >&2; exit 3; fi
+if [ "${STUB_FAIL:-}" = "$sub" ]; then echo "${STUB_FAIL_MSG:-stub: $sub failed on purpose}" >&2; exit 3; fi
 # STUB_SLEEP=<subcommand>: that subcommand writes its pid to $STUB_PIDFILE and sleeps (interrupt tests).
 if [ "${STUB_SLEEP:-}" = "$sub" ]; then echo $$ > "${STUB_PIDFILE:?}"; exec sleep 60; fi
 

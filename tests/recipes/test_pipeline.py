@@ -57,8 +57,9 @@ def egs(tmp_path):
         return dict(os.environ, PROMPTEVC=str(STUB), STUB_LOG=str(log), PYTHON=sys.executable,
                     PATH=f"{bin_dir}:{os.environ['PATH']}", STUB_FAIL=fail, **extra)
 
-    def run(*args: str, fail: str = "", check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(command(*args), cwd=d, env=environ(fail), capture_output=True, text=True, timeout=240)
+    def run(*args: str, fail: str = "", check: bool = True, **extra: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(command(*args), cwd=d, env=environ(fail, **extra), capture_output=True, text=True,
+                              timeout=240)
         if check and proc.returncode != 0:
             raise AssertionError(f"pipeline failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -167,6 +168,14 @@ def test_failed_stage_is_not_marked_and_rerun_resumes(egs):
     assert subcommands(calls) == ["train"]
     assert calls[0] == first[0]
     assert (egs.dir / "exp/t/.done/stage6").is_file()
+    # The footer names the cause and its fix, not just "run it again": a model the Hub cannot give.
+    msg = ("promptevc train: error: text encoder 'FacebookAI/roberta-base': HF_HUB_OFFLINE=1 is set and it is not "
+           "in the Hugging Face cache; without the Hub use the packaged MiniLM")
+    proc = egs("--stage", "6", "--stop_stage", "6", "--force_stages", "6", fail="train", check=False,
+               STUB_FAIL_MSG=msg)
+    assert proc.returncode != 0 and f"cause: {msg}" in proc.stdout
+    fix = next(line for line in proc.stdout.splitlines() if "fix:" in line)
+    assert "run without the Hub" in fix and "--content mel" in proc.stdout and "hifigan-universal" in proc.stdout
 
 
 def test_multi_gpu_training_goes_through_torchrun(egs):
