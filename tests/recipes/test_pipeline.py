@@ -183,11 +183,17 @@ def test_multi_gpu_training_goes_through_torchrun(egs):
     egs.calls()
     # A cluster back-end for GPU jobs (as slurm.sh): the GPUs are on its nodes, not checked here.
     cluster = egs.bin / "cluster.sh"
-    cluster.write_text(f'#!/usr/bin/env bash\nexec {REPO}/recipes/utils/run_local.sh "$@"\n')
+    cluster.write_text(f'#!/usr/bin/env bash\necho "cluster $*" >> "$STUB_LOG"\nexec {REPO}/recipes/utils/run_local.sh "$@"\n')
     cluster.chmod(0o755)
     (egs.dir / "cmd.sh").write_text(f"cuda_cmd={cluster}\n")
-    egs("--stage", "6", "--stop_stage", "6", "--ngpu", "2")
+    # The feature dump with GPUs: one job per GPU, each asking for one GPU, the workers shared out.
+    egs("--stage", "2", "--stop_stage", "2", "--force_stages", "2", "--ngpu", "2", "--nj", "8")
     calls = egs.calls()
+    assert [c.split()[:3] for c in calls if c.startswith("cluster")] == [["cluster", "--gpu", "1"]]
+    dumps = [c for c in calls if c.startswith("dump-features")]
+    assert len(dumps) == 2 and all("--nj 4 " in c and c.endswith("--device cuda") for c in dumps)
+    egs("--stage", "6", "--stop_stage", "6", "--ngpu", "2")
+    calls = [c for c in egs.calls() if not c.startswith("cluster")]
     assert calls[0].startswith("torchrun --standalone --nnodes 1 --nproc_per_node 2 --no-python")
     assert calls[1].startswith("train ") and calls[1].endswith("--device cuda")
 
