@@ -139,20 +139,22 @@ words() { local -n _out=$1; read -r -a _out <<< "${2:-}"; }  # split an options 
 quoted() { local out; out=$(printf '%q ' "$@"); printf '%s' "${out% }"; }  # a command as it can be pasted
 
 # ---- derived names (no side effects) ---------------------------------------------------------
-resolve_conf() {  # a YAML path, or a packaged config name -> path
-  local c=$1
-  if [ -z "$c" ] || [ -f "$c" ]; then echo "$c"; return; fi
-  if [ -f "$conf_dir/$c" ]; then echo "$conf_dir/$c"; return; fi
-  if [ -f "$conf_dir/$c.yaml" ]; then echo "$conf_dir/$c.yaml"; return; fi
-  local pkg
-  pkg=$("$python" -c 'import os, promptevc; print(os.path.join(os.path.dirname(promptevc.__file__), "configs"))' \
-        2>/dev/null || true)
-  if [ -n "$pkg" ] && [ -f "$pkg/$c.yaml" ]; then echo "$pkg/$c.yaml"; return; fi
-  echo "$c"  # left as given; the stage using it reports it
+packaged_configs=""  # promptevc/configs, looked up once (a Python start-up) when a config is given by name
+resolve_conf() {  # a YAML path, or a packaged config name -> path (in the variable named $2)
+  local c=$1; local -n _to=$2
+  if [ -z "$c" ] || [ -f "$c" ]; then _to=$c; return; fi
+  if [ -f "$conf_dir/$c" ]; then _to=$conf_dir/$c; return; fi
+  if [ -f "$conf_dir/$c.yaml" ]; then _to=$conf_dir/$c.yaml; return; fi
+  if [ -z "$packaged_configs" ]; then
+    packaged_configs=$("$python" -c 'import os, promptevc; print(os.path.join(os.path.dirname(promptevc.__file__), "configs"))' \
+                       2>/dev/null || echo none)
+  fi
+  if [ -f "$packaged_configs/$c.yaml" ]; then _to=$packaged_configs/$c.yaml; return; fi
+  _to=$c  # left as given; the stage using it reports it
 }
-evaluator_conf=$(resolve_conf "$evaluator_conf")
-acoustic_conf=$(resolve_conf "$acoustic_conf")
-vocoder_conf=$(resolve_conf "$vocoder_conf")
+resolve_conf "$evaluator_conf" evaluator_conf
+resolve_conf "$acoustic_conf" acoustic_conf
+resolve_conf "$vocoder_conf" vocoder_conf
 if [ -z "$convert_prompts" ]; then  # the egs' own list, else the shared default
   convert_prompts=$recipes_dir/conf/convert_prompts.tsv
   if [ -f "$conf_dir/convert_prompts.tsv" ]; then convert_prompts=$conf_dir/convert_prompts.tsv; fi
@@ -709,8 +711,12 @@ for n in 1 2 3 4 5 6 7 8 9; do
   current=""
   elapsed=$((SECONDS - start))
   if [ "$rc" -ne 0 ]; then
+    # The error line of the stage; else the last line a job printed (not the runner's bookkeeping).
     cause=$(grep -hE '(error|ERROR):? |^[A-Za-z.]*Error: ' "$logdir/stage$n.log" | tail -n 1 \
             | sed 's/^[0-9:]* \[pipeline\] //' || true)
+    if [ -z "$cause" ]; then
+      cause=$(grep -vE '^(#|----)|\[pipeline\]|jobs failed|^\s*$' "$logdir/stage$n.log" | tail -n 1 || true)
+    fi
     log "stage $n ($name): FAILED after ${elapsed}s (exit $rc); not marked done."
     if [ -n "$cause" ]; then log "  cause: $cause"; fi
     if grep -qE "Hugging Face|HF_HUB_OFFLINE|cannot load" <<< "$cause"; then

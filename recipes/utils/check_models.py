@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             fix = f"--set model.descriptor.encoder={MINILM}"
             needs.append((stage, "prompt text encoder", enc, shlex.join(["--acoustic_args", f"{extra} {fix}".strip()])))
     missing, fixes = [], []
-    for stage, what, name, fix in needs:
+    for stage, what, name, fix in sorted(needs, key=lambda n: int(n[0])):
         if not name or not looks_like_repo_id(name):
             continue
         ok, why = model_available(name)

@@ -13,13 +13,11 @@ seed=0
 . ../../recipes/utils/parse_options.sh
 
 if [ -z "$corpus_root" ]; then
-  echo "$0: no ESD folder given: pass --esd_root DIR, the extracted corpus (the folder holding 0001 ... 0020," >&2
-  echo "  usually 'Emotion Speech Dataset'). ESD is licence-gated: https://github.com/HLTSingapore/Emotional-Speech-Data" >&2
+  echo "$0: error: no ESD folder given: pass --esd_root DIR, the extracted corpus holding 0001 ... 0020 (usually 'Emotion Speech Dataset'; ESD is licence-gated: https://github.com/HLTSingapore/Emotional-Speech-Data)" >&2
   exit 1
 fi
 if [ ! -d "$corpus_root" ]; then
-  echo "$0: --esd_root '$corpus_root': no such folder (relative paths are taken from the directory you ran" >&2
-  echo "  run.sh in). Pass the extracted ESD folder, the one holding 0001 ... 0020." >&2
+  echo "$0: error: --esd_root '$corpus_root': no such folder (relative paths are taken from the directory you ran run.sh in); pass the extracted ESD folder, the one holding 0001 ... 0020" >&2
   exit 1
 fi
 spk=(); if [ -n "$speakers" ]; then read -r -a spk <<< "$speakers"; spk=(--speakers "${spk[@]}"); fi
