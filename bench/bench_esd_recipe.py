@@ -88,22 +88,24 @@ def run_monitored(cmd: list[str], log: Path, env: dict) -> tuple[float, int, int
     return time.monotonic() - start, peak[0], peak[1], rc
 
 
-def per_step_seconds(*logs: Path) -> float | None:
-    """Training seconds per optimiser step from the trainers' "step N" log lines (None if too few)."""
+def per_step_seconds(*exps: Path) -> float | None:
+    """Training seconds per optimiser step, from the trainers' metrics.csv (train rows: step, time);
+    the mean over ``exps``, None when there are fewer than two logged steps."""
+    import csv
+
     rates = []
-    for log in logs:
-        if not log.is_file():
+    for exp in exps:
+        path = exp / "metrics.csv"
+        if not path.is_file():
             continue
-        marks = []
-        for line in log.read_text(errors="replace").splitlines():
-            m = re.match(r"^(\d\d):(\d\d):(\d\d) INFO promptevc\.train\.\w+: step (\d+)", line)
-            if m:
-                h, mi, se, step = map(int, m.groups())
-                marks.append((h * 3600 + mi * 60 + se, step))
-        marks = sorted({s: t for t, s in marks}.items())  # step -> first time it was logged
-        if len(marks) >= 2 and marks[-1][0] > marks[0][0]:
-            (s0, t0), (s1, t1) = marks[0], marks[-1]
-            rates.append(((t1 - t0) % 86400) / (s1 - s0))
+        first: dict[int, float] = {}
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("split") == "train":
+                    first.setdefault(int(row["step"]), float(row["time"]))
+        steps = sorted(first)
+        if len(steps) >= 2:
+            rates.append((first[steps[-1]] - first[steps[0]]) / (steps[-1] - steps[0]))
     return sum(rates) / len(rates) if rates else None
 
 
@@ -202,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         n = r["stage"]
         if n in REAL_STEPS:
-            logs = {3: ["train_evaluator.log", "train_eval_classifier.log"], 6: ["train_acoustic.log"]}[n]
-            per_step = per_step_seconds(*(exp / "logs" / x for x in logs))
+            parts = {3: ["evaluator", "eval_classifier"], 6: ["acoustic"]}[n]
+            per_step = per_step_seconds(*(exp / x for x in parts))
             how = "s/step"
             if per_step is None:
                 per_step, how = r["seconds"] / args.steps, "s/step incl. start-up"
