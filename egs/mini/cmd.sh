@@ -1,5 +1,6 @@
-# Job back-ends (Kaldi style), sourced by recipes/pipeline.sh. Local parallel jobs by default.
-# On a Slurm cluster use recipes/utils/slurm.sh instead (the pipeline adds --gpu N to cuda_cmd).
+# Job back-ends (Kaldi style), sourced by recipes/pipeline.sh; the same roles as egs/esd/cmd.sh
+# (train_cmd, decode_cmd: CPU jobs; cuda_cmd: GPU jobs, the pipeline adds --gpu N). Local jobs by
+# default; recipes/utils/slurm.sh on a cluster.
 utils_dir=../../recipes/utils
 export train_cmd="$utils_dir/run_local.sh"
 export cuda_cmd="$utils_dir/run_local.sh"

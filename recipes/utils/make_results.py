@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", default="esd")
     p.add_argument("--tag", default="")
     p.add_argument("--timings", default=None, help="EXP/.done (stage markers with seconds=)")
-    p.add_argument("--data-timings", default=None, help="DATA/.done")
+    p.add_argument("--data-timings", default=None, help="the data prep's .done folder")
+    p.add_argument("--language", default="english", help="corpus language (Mandarin tables show CER, not WER)")
+    p.add_argument("--note", action="append", default=[], help="a line for the top of the file (repeatable)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
 
@@ -137,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         f"# Results: {args.corpus} ({args.tag})",
         "",
         f"Written by `recipes/pipeline.sh` stage 9 on {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} "
-        f"(git {git_commit()}), experiment `{args.exp}`.",
+        f"(git {git_commit()}), experiment `{args.exp}`, language {args.language}.",
     ]
+    lines += [f"\n**{note}**" for note in args.note]
+    metrics = [("cer", "CER") if m == "wer" and args.language != "english" else (m, h) for m, h in TABLE_METRICS]
     if args.corpus == "mini":
         lines += ["", "**The mini corpus is synthetic (espeak-ng): this is a pipeline check, not a model.** "
                   "The numbers say the stages ran end to end and whether the tiny model picked up the "
@@ -190,21 +194,21 @@ def main(argv: list[str] | None = None) -> int:
 
     levels = sorted({(r["emotion"], _float(r["intensity"]), r["_level"]) for r in rows},
                     key=lambda t: (t[0] != "neutral", t[0], t[1]))
-    header = "| emotion | level | intensity | n | " + " | ".join(h for _, h in TABLE_METRICS) + " |"
+    header = "| emotion | level | intensity | n | " + " | ".join(h for _, h in metrics) + " |"
     lines += ["## Conversions per emotion and intensity (output vs source, means)", "", header,
-              "|" + "---|" * (4 + len(TABLE_METRICS))]
+              "|" + "---|" * (4 + len(metrics))]
     for emotion, intensity, level in levels:
         sel = [r for r in rows if r["emotion"] == emotion and r["_level"] == level]
-        cells = [fmt(mean([_float(r[m]) for r in sel]), 3 if m.endswith("ratio") else 2) for m, _ in TABLE_METRICS]
+        cells = [fmt(mean([_float(r.get(m)) for r in sel]), 3 if m.endswith("ratio") else 2) for m, _ in metrics]
         lines.append(f"| {emotion} | {level} | {intensity:g} | {len(sel)} | " + " | ".join(cells) + " |")
     if oracle:
         lines += ["", "## Real emotional recordings vs the neutral source (oracle)", "",
-                  "| emotion | n | " + " | ".join(h for _, h in TABLE_METRICS) + " |",
-                  "|" + "---|" * (2 + len(TABLE_METRICS))]
+                  "| emotion | n | " + " | ".join(h for _, h in metrics) + " |",
+                  "|" + "---|" * (2 + len(metrics))]
         for emotion in sorted({r["emotion"] for r in oracle}):
             sel = [r for r in oracle if r["emotion"] == emotion]
-            cells = [fmt(mean([_float(r[m]) for r in sel]), 3 if m.endswith("ratio") else 2)
-                     for m, _ in TABLE_METRICS]
+            cells = [fmt(mean([_float(r.get(m)) for r in sel]), 3 if m.endswith("ratio") else 2)
+                     for m, _ in metrics]
             lines.append(f"| {emotion} | {len(sel)} | " + " | ".join(cells) + " |")
     marks = timings(*(Path(d) for d in (args.data_timings, args.timings) if d))
     if marks:

@@ -8,6 +8,9 @@
 # $SLURM_ARRAY_TASK_ID in the log name and the arguments), waits for it, then checks every
 # task's log for "# Ended (code 0)" and reports how many failed. The generated batch script
 # and Slurm's own output go to <logdir>/q/. Extra sbatch flags: SLURM_EXTRA_ARGS in cmd.sh.
+# GPUs are requested only with --gpu N (the pipeline adds it to GPU stages only). Ctrl-C or
+# SIGTERM cancels the submitted job array (scancel) before exiting, so nothing keeps running
+# on the cluster. Logged command lines are shell-quoted.
 set -u
 
 gpu=0; mem=""; time_limit=""; partition=""; num_threads=1; max_jobs_run=""
@@ -55,7 +58,8 @@ script=$qdir/${base%.log}.sh
   cat <<'BODY'
 mkdir -p "$(dirname "$log")"
 start=$SECONDS
-{ printf '# %s\n' "${cmd[*]}"; echo "# Started at $(date) on $(hostname)"; } > "$log"
+{ if [ ${#cmd[@]} -eq 1 ]; then printf '# %s\n' "${cmd[0]}"; else printf '#'; printf ' %q' "${cmd[@]}"; echo; fi
+  echo "# Started at $(date) on $(hostname)"; } > "$log"
 if [ ${#cmd[@]} -eq 1 ]; then bash -c "${cmd[0]}" >> "$log" 2>&1; else "${cmd[@]}" >> "$log" 2>&1; fi
 rc=$?
 { echo "# Accounting: time=$((SECONDS - start)) threads=${SLURM_CPUS_PER_TASK:-1}"; echo "# Ended (code $rc) at $(date)"; } >> "$log"
@@ -72,8 +76,26 @@ sb_args=(--wait --array="$array" --cpus-per-task="$num_threads" -o "$qdir/${base
 [ -n "$partition" ] && sb_args+=(--partition="$partition")
 # shellcheck disable=SC2206
 [ -n "${SLURM_EXTRA_ARGS:-}" ] && sb_args+=(${SLURM_EXTRA_ARGS})
-sbatch "${sb_args[@]}" "$script" > "$qdir/${base%.log}.submit.log" 2>&1
+# --parsable prints the job id at submission; --wait then blocks until the array ends. sbatch runs
+# in the background so that an interrupt reaches our trap, which cancels the array.
+submit_log="$qdir/${base%.log}.submit.log"
+cancel() {
+  local id
+  id=$(grep -m1 -oE '^[0-9]+' "$submit_log" 2>/dev/null)
+  if [ -n "$id" ]; then
+    scancel "$id" 2>/dev/null && echo "$0: interrupted; cancelled Slurm job $id" >&2
+  else
+    echo "$0: interrupted before Slurm returned a job id; check squeue" >&2
+  fi
+  kill -TERM "$sb_pid" 2>/dev/null
+  exit 130
+}
+sbatch --parsable "${sb_args[@]}" "$script" > "$submit_log" 2>&1 &
+sb_pid=$!
+trap cancel INT TERM
+wait "$sb_pid"
 sb_rc=$?
+trap - INT TERM
 
 failed=0
 for ((id = first; id <= last; id++)); do

@@ -162,6 +162,7 @@ def test_prepare_data_cli(fake_root, tmp_path, capsys):
     assert len(read_scp(tmp_path / "d/train/wav.scp")) == 2 * 5 * 4
     assert cli_main(["prepare-data", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
-    assert "not a folder" in err and "HLTSingapore" in err and "Traceback" not in err
-    with pytest.raises(PromptEVCError, match="none of the speakers"):
+    # A missing folder is a path problem: the message names the resolved path, not the licence.
+    assert f"{tmp_path / 'nowhere'} does not exist" in err and "HLTSingapore" not in err and "Traceback" not in err
+    with pytest.raises(PromptEVCError, match="none of the speakers.*licence-gated"):
         esd.prepare_esd(fake_root, tmp_path / "f", speakers=["0019"])

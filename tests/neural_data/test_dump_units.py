@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
 from promptevc.cli import main
-from promptevc.data.dump import dump_features, load_feats, read_feats_config
+from promptevc.data.dump import COMPONENTS, dump_features, load_feats, read_feats_config
 from promptevc.data.kaldi import read_scp, write_scp
-from promptevc.errors import ConfigError, PromptEVCError
+from promptevc.errors import PromptEVCError
 from promptevc.features.content import ContentConfig, UnitExtractor
 
 
@@ -36,22 +37,97 @@ def test_dumped_features_consistent(dumped_data):
     assert f0_means["spk_a_sad_000"] < f0_means["spk_a_neutral_000"] < f0_means["spk_a_happy_000"]
 
 
-def test_dump_skips_rejects_changed_settings_and_reports_failures(tmp_path, synth_data):
+def test_dump_store_skips_reuses_components_and_reports_failures(tmp_path, synth_data):
     data = synth_data(tmp_path / "d", per_class=1, emotions=("neutral", "sad"))
-    r = dump_features(data, content=ContentConfig(type="mel"), f0_method="dio", progress=False)
-    assert (r.done, r.skipped, r.failed) == (4, 0, 0)
-    r = dump_features(data, content=ContentConfig(type="mel"), f0_method="dio", progress=False)
+    root = tmp_path / "store"
+    mel = ContentConfig(type="mel")
+    r = dump_features(data, content=mel, f0_method="dio", store_root=root, progress=False)
+    assert (r.done, r.skipped, r.failed) == (4, 0, 0) and r.computed == dict.fromkeys(COMPONENTS, 4)
+    assert r.store.parent == root.resolve() and r.store.name.startswith("mel-dio-")
+    first = read_scp(data / "feats.scp")
+    stamps = {u: Path(p).stat().st_mtime_ns for u, p in first.items()}
+    # Stored compactly: float16 mel and content, float32 F0/energy/speaker; load_feats widens.
+    with np.load(first["spk_a_neutral_000"]) as z:
+        assert z["mel"].dtype == np.float16 and z["content"].dtype == np.float16 and z["f0"].dtype == np.float32
+    assert all(v.dtype == np.float32 for v in load_feats(first["spk_a_neutral_000"]).values())
+    # Same settings again, and another data dir sharing utterances: everything is skipped.
+    r = dump_features(data, content=mel, f0_method="dio", store_root=root, progress=False)
     assert (r.done, r.skipped) == (0, 4)
-    with pytest.raises(ConfigError, match="different settings.*f0_method"):
-        dump_features(data, content=ContentConfig(type="mel"), f0_method="harvest", progress=False)
-    # A broken wav: reported, the others are kept, the run fails at the end with counts.
+    other = tmp_path / "other"
+    other.mkdir()
+    write_scp(other / "wav.scp", dict(list(read_scp(data / "wav.scp").items())[:2]))
+    assert dump_features(other, content=mel, f0_method="dio", store_root=root, progress=False).skipped == 2
+    # Another F0 method: a new store; only F0 is computed, the rest is copied; nothing is overwritten.
+    r = dump_features(data, content=mel, f0_method="harvest", store_root=root, progress=False)
+    assert r.done == 4 and r.computed == {"f0": 4}
+    assert r.reused == {"spectral": 4, "speaker": 4, "content": 4}
+    second = read_scp(data / "feats.scp")
+    assert all(Path(p).parent.parent == r.store for p in second.values())
+    assert {u: Path(p).stat().st_mtime_ns for u, p in first.items()} == stamps
+    a, b = load_feats(first["spk_a_neutral_000"]), load_feats(second["spk_a_neutral_000"])
+    assert np.array_equal(a["mel"], b["mel"]) and np.array_equal(a["content"], b["content"])
+    assert not np.array_equal(a["f0"], b["f0"])
+    assert read_feats_config(data)[2]["f0_method"] == "harvest"
+    # A wav that changed (other size) is dumped again; the others are skipped.
     wavs = read_scp(data / "wav.scp")
+    import soundfile as sf
+
+    audio, rate = sf.read(wavs["spk_b_sad_000"])
+    sf.write(wavs["spk_b_sad_000"], audio[: len(audio) * 3 // 4], rate)  # re-recorded: other size
+    r = dump_features(data, content=mel, f0_method="harvest", store_root=root, progress=False)
+    assert (r.done, r.skipped) == (1, 3) and r.computed == dict.fromkeys(COMPONENTS, 1)
+    # A broken wav: reported, the others are kept, the run fails at the end with counts.
     (tmp_path / "broken.wav").write_bytes(b"not audio")
     wavs["zz_broken"] = str(tmp_path / "broken.wav")
     write_scp(data / "wav.scp", wavs)
     with pytest.raises(PromptEVCError, match=r"1 of 5 utterances failed \(first: zz_broken"):
-        dump_features(data, content=ContentConfig(type="mel"), f0_method="dio", progress=False)
+        dump_features(data, content=mel, f0_method="harvest", store_root=root, progress=False)
     assert len(read_scp(data / "feats.scp")) == 4
+
+
+def test_dump_ledger_survives_a_cut_line_and_overwrite_recomputes(tmp_path, synth_data):
+    data = synth_data(tmp_path / "d", per_class=1, emotions=("neutral",))
+    mel = ContentConfig(type="mel")
+    r = dump_features(data, content=mel, f0_method="dio", progress=False)
+    assert r.store.parent == (data / "feats").resolve()  # default store root: DATADIR/feats
+    ledger = next((r.store / "ledger").glob("*.tsv"))
+    # A kill while a line was being written leaves it without its newline: that utterance is redone.
+    lines = ledger.read_text().splitlines(keepends=True)
+    ledger.write_text("".join(lines[:-1]) + lines[-1].rstrip("\n")[:5])
+    r = dump_features(data, content=mel, f0_method="dio", progress=False)
+    assert (r.done, r.skipped) == (1, len(lines) - 1)
+    r = dump_features(data, content=mel, f0_method="dio", overwrite=True, progress=False)
+    assert (r.done, r.skipped, r.reused) == (len(lines), 0, {})
+
+
+def _tiny_hubert(path):
+    import torch
+    from transformers import HubertConfig, HubertModel
+
+    torch.manual_seed(0)
+    cfg = HubertConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                       conv_dim=(8,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+    HubertModel(cfg).eval().save_pretrained(path)
+    return path
+
+
+def test_workers_do_signal_processing_only(tmp_path, synth_data):
+    """With nj > 1 the neural models live in the calling process: a worker hands back the 16 kHz
+    audio for the content model and the speaker encoder instead of loading them."""
+    from promptevc.config import AudioConfig
+    from promptevc.data import dump
+
+    data = synth_data(tmp_path / "d", per_class=1, emotions=("neutral",), speakers={"s": 150.0})
+    utt, wav = next(iter(read_scp(data / "wav.scp").items()))
+    cfg = ContentConfig(type="hubert", model_id=str(tmp_path / "not_needed_by_workers"), layer=1)
+    settings = dump.feats_settings(AudioConfig(), cfg, "ge2e", None, "dio")
+    dump._init_dsp(settings, 1)
+    try:
+        assert dump._DSP["content"] is None
+        arrays, wav16k = dump._dsp_one((utt, wav, tuple(COMPONENTS), {}))
+    finally:
+        dump._DSP.clear()
+    assert set(arrays) == {"mel", "energy", "f0"} and wav16k is not None and wav16k.ndim == 1
 
 
 @pytest.mark.slow  # spawning worker processes that import torch takes ~25 s on a busy 2-core machine
@@ -59,14 +135,18 @@ def test_dump_parallel_matches_serial(tmp_path, synth_data):
     data = synth_data(tmp_path / "d", per_class=1, emotions=("neutral", "angry"), speakers={"s": 150.0})
     other = tmp_path / "d2"
     shutil.copytree(data, other)
-    dump_features(data, content=ContentConfig(type="mel"), f0_method="dio", progress=False)
-    dump_features(other, content=ContentConfig(type="mel"), f0_method="dio", nj=2, progress=False)
+    hubert = ContentConfig(type="hubert", model_id=str(_tiny_hubert(tmp_path / "hubert")), layer=1)
+    dump_features(data, content=hubert, f0_method="dio", progress=False)
+    r = dump_features(other, content=hubert, f0_method="dio", nj=2, progress=False)
+    n = len(read_scp(data / "wav.scp"))
+    assert r.done == n and r.computed == dict.fromkeys(COMPONENTS, n)
     a, b = read_scp(data / "feats.scp"), read_scp(other / "feats.scp")
     assert list(a) == list(b)
     for utt in a:
         za, zb = load_feats(a[utt]), load_feats(b[utt])
+        assert za["content"].shape[1] == 16
         for key in za:
-            np.testing.assert_allclose(za[key], zb[key], atol=1e-5)
+            np.testing.assert_allclose(za[key], zb[key], atol=1e-3)
 
 
 def test_fit_units_cli(dumped_data, tmp_path, capsys):
@@ -112,7 +192,7 @@ def test_cli_bad_inputs(tmp_path, capsys, dumped_data, synth_data):
                  str(tmp_path / "no_model"), "--f0", "dio"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(err) == 1 and "content model" in err[0]
-    assert not list((data / "feats").glob("*.npz")) and not (data / "feats_config.yaml").exists()
+    assert not list((data / "feats").rglob("*.npz")) and not (data / "feats_config.yaml").exists()
     # --audio-config takes the audio section of a model config; a wrong key is one line.
     (tmp_path / "bad.yaml").write_text("audio:\n  n_mel: 40\n")
     assert main(["dump-features", "--data", str(data), "--content", "mel", "--audio-config", str(tmp_path / "bad.yaml")]) == 2

@@ -6,7 +6,9 @@
 set -euo pipefail
 echo "$*" >> "${STUB_LOG:?}"
 sub=$1; shift
-if [ "${STUB_FAIL:-}" = "$sub" ]; then echo "stub: $sub failed on purpose" >&2; exit 3; fi
+if [ "${STUB_FAIL:-}" = "$sub" ]; then echo "${STUB_FAIL_MSG:-stub: $sub failed on purpose}" >&2; exit 3; fi
+# STUB_SLEEP=<subcommand>: that subcommand writes its pid to $STUB_PIDFILE and sleeps (interrupt tests).
+if [ "${STUB_SLEEP:-}" = "$sub" ]; then echo $$ > "${STUB_PIDFILE:?}"; exec sleep 60; fi
 
 # --name value lookup in the remaining arguments
 opt() { local name=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$name" ] && { echo "$2"; return; }; shift; done; }
@@ -20,7 +22,7 @@ all_after() {  # values following --name up to the next option
 
 case $sub in
   prepare-data)
-    out=$(opt --out "$@"); root=$PWD/$(opt --root "$@")
+    out=$(opt --out "$@"); root=$(opt --root "$@"); case $root in /*) ;; *) root=$PWD/$root ;; esac
     mkdir -p "$root"
     for s in train dev test; do
       d=$out/$s; mkdir -p "$d"; : > "$d/wav.scp"; : > "$d/utt2spk"; : > "$d/text"; : > "$d/utt2emo"
@@ -29,7 +31,7 @@ case $sub in
         for e in 0:neutral 1:angry 2:happy 3:sad 4:surprise; do
           blk=${e%%:*}; emo=${e#*:}
           utt=$(printf '%s_%06d' "$spk" $((blk * 350 + base)))
-          : > "$root/$utt.wav"
+          [ -e "$root/$utt.wav" ] || : > "$root/$utt.wav"  # a corpus is read, never rewritten
           echo "$utt $root/$utt.wav" >> "$d/wav.scp"; echo "$utt $spk" >> "$d/utt2spk"
           echo "$utt some words" >> "$d/text"; echo "$utt $emo" >> "$d/utt2emo"
         done
@@ -40,8 +42,12 @@ case $sub in
   dump-features)
     d=$(opt --data "$@")
     mkdir -p "$d/feats"
-    awk -v d="$PWD/$d" '{ print $1, d "/feats/" $1 ".npz" }' "$d/wav.scp" > "$d/feats.scp"
-    awk '{ print $2 }' "$d/feats.scp" | xargs touch
+    store=$(opt --store "$@"); [ -n "$store" ] || store=$d/feats
+    case $store in /*) ;; *) store=$PWD/$store ;; esac
+    mkdir -p "$store/stub"
+    awk -v d="$store/stub" '{ print $1, d "/" $1 ".npz" }' "$d/wav.scp" > "$d/feats.scp"
+    while read -r utt path; do [ -e "$path" ] || echo "$utt" >> "$store/stub/dumped.log"; touch "$path"; done < "$d/feats.scp"
+    awk '{ print $1, 10 }' "$d/wav.scp" > "$d/utt2num_frames"
     echo "content: stub" > "$d/feats_config.yaml" ;;
   train-evaluator|train|train-vocoder)
     e=$(opt --exp "$@"); mkdir -p "$e/checkpoints" "$e/release"
@@ -56,10 +62,11 @@ case $sub in
     d=$(opt --data "$@"); awk '{ print $1, "a prompt" }' "$d/utt2emo" > "$d/utt2prompt" ;;
   fit-units)
     o=$(opt --out "$@"); mkdir -p "$o"; touch "$o/kmeans.safetensors"
-    for d in "$(opt --data "$@")" $(all_after --apply "$@"); do
+    mapfile -t applied < <(all_after --apply "$@")
+    for d in "$(opt --data "$@")" "${applied[@]}"; do
       mkdir -p "$d/units"
       awk '{ print $1, "units/" $1 ".npy" }' "$d/wav.scp" > "$d/units.scp"
-      (cd "$d" && awk '{ print $2 }' units.scp | xargs touch)
+      while read -r utt path; do touch "$d/$path"; done < "$d/units.scp"
     done ;;
   convert)
     scp=$1; o=$(opt --out-dir "$@"); mkdir -p "$o"

@@ -1,10 +1,15 @@
-"""recipes/utils: option parsing, scp split/merge, data-dir split, the local and Slurm job runners."""
+"""recipes/utils: option parsing, scp split/merge, data-dir split, the local and Slurm job runners
+(quoted logs, GPUs per job, cancel on interrupt), caller-relative paths, marker signatures."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
+
+from recipe_support import wait_for
 
 UTILS = Path(__file__).resolve().parents[2] / "recipes" / "utils"
 
@@ -82,20 +87,25 @@ def test_run_local_runs_jobs_and_counts_failures(tmp_path):
     assert "# Ended (code 1)" in (tmp_path / "log/f.3.log").read_text()
 
 
-def test_slurm_backend_with_a_stub_sbatch(tmp_path):
-    # sbatch stand-in: run the array tasks locally with SLURM_ARRAY_TASK_ID set; record the flags.
+def fake_sbatch(tmp_path: Path) -> dict[str, str]:
+    """An sbatch stand-in on PATH: runs the array tasks locally with SLURM_ARRAY_TASK_ID set and
+    appends its flags to sbatch.args."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text(
         "#!/usr/bin/env bash\n"
-        'echo "$@" > sbatch.args\n'
+        'echo "$@" >> sbatch.args\n'
         'for a in "$@"; do case $a in --array=*) r=${a#--array=}; r=${r%%%*};; esac; done\n'
         'script="${@: -1}"\n'
         'for ((i=${r%-*}; i<=${r#*-}; i++)); do SLURM_ARRAY_TASK_ID=$i bash "$script"; done\n'
         "exit 0\n"
     )
     (bin_dir / "sbatch").chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def test_slurm_backend_with_a_stub_sbatch(tmp_path):
+    env = fake_sbatch(tmp_path)
     out = sh(f'{UTILS}/slurm.sh --gpu 2 --mem 4G JOB=1:2 log/s.JOB.log echo hi JOB "a b"', tmp_path, env)
     assert out.returncode == 0, out.stderr
     assert "hi 2 a b" in (tmp_path / "log/s.2.log").read_text()
@@ -103,3 +113,99 @@ def test_slurm_backend_with_a_stub_sbatch(tmp_path):
     assert "--wait" in args and "--array=1-2" in args and "--gres=gpu:2" in args and "--mem=4G" in args
     out = sh(f"{UTILS}/slurm.sh JOB=1:2 log/t.JOB.log 'test JOB -eq 1'", tmp_path, env)
     assert out.returncode == 1 and "1 / 2 jobs failed" in out.stderr
+
+
+def test_split_data_dir_keeps_what_jobs_wrote(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    utts = [f"0011_{i:06d}" for i in (1, 2, 3, 4)]
+    (d / "wav.scp").write_text("".join(f"{u} /x/{u}.wav\n" for u in utts))
+    (d / "utt2spk").write_text("".join(f"{u} 0011\n" for u in utts))
+    assert sh(f"{UTILS}/split_data_dir.sh data 2", tmp_path).returncode == 0
+    kept = d / "split2/1/feats/0011_000001.npz"
+    kept.parent.mkdir()
+    kept.write_bytes(b"features")
+    # A newer file in the data dir (stage 2 writing feats.scp) does not rebuild the split...
+    (d / "feats.scp").write_text("")
+    os.utime(d / "split2/.done", (1, 1))
+    assert sh(f"{UTILS}/split_data_dir.sh data 2", tmp_path).returncode == 0
+    # ...and a real change rebuilds the lists but never deletes what a job left there.
+    (d / "wav.scp").write_text("".join(f"{u} /y/{u}.wav\n" for u in utts))
+    assert sh(f"{UTILS}/split_data_dir.sh data 2", tmp_path).returncode == 0
+    assert kept.read_bytes() == b"features"
+    assert "/y/" in (d / "split2/1/wav.scp").read_text()
+
+
+def test_run_local_quotes_logged_commands_and_gives_each_job_its_gpu(tmp_path):
+    out = sh(f'{UTILS}/run_local.sh log/q.log printf "%s|" "a b" "c\'d"', tmp_path)
+    assert out.returncode == 0, out.stderr
+    first, *_ = (tmp_path / "log/q.log").read_text().splitlines()
+    # The logged line pastes back into a shell and runs the same command.
+    again = subprocess.run(["bash", "-c", first[2:]], capture_output=True, text=True)
+    assert again.stdout == "a b|c'd|"
+    env = {"CUDA_VISIBLE_DEVICES": "3,5"}
+    out = sh(f"{UTILS}/run_local.sh --gpu 1 JOB=1:2 log/g.JOB.log 'echo gpu=$CUDA_VISIBLE_DEVICES'", tmp_path, env)
+    assert out.returncode == 0, out.stderr
+    assert "gpu=3" in (tmp_path / "log/g.1.log").read_text() and "gpu=5" in (tmp_path / "log/g.2.log").read_text()
+
+
+def test_slurm_backend_cancels_its_jobs_on_interrupt(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # sbatch stand-in that submits (prints the id, as --parsable does) and then waits forever.
+    (bin_dir / "sbatch").write_text('#!/usr/bin/env bash\necho "4242"\nexec sleep 60\n')
+    (bin_dir / "scancel").write_text('#!/usr/bin/env bash\necho "$@" > scancel.args\n')
+    for f in ("sbatch", "scancel"):
+        (bin_dir / f).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    proc = subprocess.Popen(["bash", f"{UTILS}/slurm.sh", "JOB=1:2", "log/s.JOB.log", "sleep", "1"], cwd=tmp_path,
+                            env=env, stderr=subprocess.PIPE, text=True)
+    submit = tmp_path / "log/q/s.array.submit.log"
+    assert wait_for(lambda: submit.is_file() and submit.read_text().strip(), 10)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert (tmp_path / "scancel.args").read_text().split() == ["4242"]
+    assert "cancelled Slurm job 4242" in err
+
+
+def test_slurm_asks_gpus_only_when_told(tmp_path):
+    env = fake_sbatch(tmp_path)
+    assert sh(f"{UTILS}/slurm.sh JOB=1:2 log/c.JOB.log true", tmp_path, env).returncode == 0
+    assert sh(f"{UTILS}/slurm.sh --gpu 1 log/g.log true", tmp_path, env).returncode == 0
+    cpu_job, gpu_job = (tmp_path / "sbatch.args").read_text().splitlines()
+    assert "--gres" not in cpu_job and "--gres=gpu:1" in gpu_job
+
+
+def test_caller_paths_resolve_from_the_users_directory(tmp_path):
+    script = (
+        f". {UTILS}/caller_paths.sh\n"
+        'caller_paths --esd_root "corpus/Emotion Speech Dataset" --data_root=/abs --tag t '
+        "--acoustic_conf acoustic_base --vocoder_conf my.yaml --results_md auto\n"
+        'printf "%s\\n" "${caller_args[@]}"\n'
+    )
+    (tmp_path / "my.yaml").write_text("x: 1\n")
+    out = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "--esd_root", f"{tmp_path}/corpus/Emotion Speech Dataset", "--data_root=/abs", "--tag", "t",
+        "--acoustic_conf", "acoustic_base",  # a packaged name, not a file here: kept
+        "--vocoder_conf", f"{tmp_path}/my.yaml", "--results_md", "auto",
+    ]
+
+
+def test_signature_follows_content_and_folder_stats(tmp_path):
+    sig = [sys.executable, str(UTILS / "signature.py")]
+
+    def digest(*paths):
+        return subprocess.run([*sig, *map(str, paths)], capture_output=True, text=True, check=True).stdout.strip()
+
+    f, d = tmp_path / "meta.json", tmp_path / "release"
+    f.write_text("{}")
+    d.mkdir()
+    (d / "model.bin").write_bytes(b"1")
+    first = digest(f, d, tmp_path / "missing")
+    f.write_text("{}")  # rewritten with the same content: same signature
+    assert digest(f, d, tmp_path / "missing") == first
+    os.utime(d / "model.bin", (1, 1))  # a retrained model in a folder: stat changes
+    assert digest(f, d, tmp_path / "missing") != first

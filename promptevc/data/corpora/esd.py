@@ -264,9 +264,11 @@ def prepare_esd(
     root = Path(root).expanduser()
     out_dir = Path(out_dir)
     if not root.is_dir():
+        # A mistyped path is the usual cause: name the path as resolved, not the licence.
+        what = "is a file, not a folder" if root.exists() else "does not exist"
         raise PromptEVCError(
-            f"ESD root {root} is not a folder; pass --root /path/to/'Emotion Speech Dataset' "
-            "(request the corpus from https://github.com/HLTSingapore/Emotional-Speech-Data)"
+            f"ESD root {root.absolute()} {what}; pass the extracted ESD folder (the one holding 0001 ... 0020, "
+            "usually 'Emotion Speech Dataset'); relative paths are taken from the current directory"
         )
     wanted = select_speakers(language, speakers)
     spk_dirs = find_speaker_dirs(root)
@@ -276,7 +278,8 @@ def prepare_esd(
     if not present:
         raise PromptEVCError(
             f"{root}: none of the speakers {wanted[0]}-{wanted[-1]} found (looked for folders named "
-            f"like 0011 holding 0011_*.wav); found {sorted(spk_dirs) or 'none'}"
+            f"like 0011 holding 0011_*.wav); found {sorted(spk_dirs) or 'none'}. Is it the extracted ESD? "
+            "(ESD is licence-gated: https://github.com/HLTSingapore/Emotional-Speech-Data)"
         )
     if missing:
         report.warnings.append(f"speakers not found under {root}: {' '.join(missing)}")
