@@ -48,15 +48,15 @@ def build_engine(threads: int):
     from promptevc.config import load_yaml
     from promptevc.engines.neural import NeuralEngine
     from promptevc.features.content import ContentConfig, UnitExtractor
-    from promptevc.models.config import ExperimentConfig
     from promptevc.models.evc import build_model, count_parameters
     from promptevc.models.speaker import SpeakerBackbone
     from promptevc.models.vocoder.speecht5 import SpeechT5Vocoder
     from promptevc.prompt.encoder import packaged_minilm_path
+    from promptevc.train.acoustic import AcousticExperimentConfig
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = load_yaml(ExperimentConfig, CONFIG, ["model.ref_dim=128", "model.speaker.in_dim=256"])
+    cfg = load_yaml(AcousticExperimentConfig, CONFIG, ["model.ref_dim=128", "model.speaker.in_dim=256"])
     tokenizer = AutoTokenizer.from_pretrained(str(packaged_minilm_path()))
     text_encoder = RobertaModel(RobertaConfig()).eval()  # roberta-base architecture
     model = build_model(cfg, text_encoder=(tokenizer, text_encoder)).eval()

@@ -29,3 +29,7 @@ class PromptError(PromptEVCError):
 
 class ModelLoadError(PromptEVCError):
     """A release, vocoder or checkpoint cannot be found or does not match what is expected."""
+
+
+class TrainingError(PromptEVCError):
+    """Training cannot go on (e.g. the loss stayed non-finite); the message says what to change."""

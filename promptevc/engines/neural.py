@@ -80,7 +80,7 @@ class NeuralEngine(Engine):
         import torch
 
         from promptevc.config import check_audio_compatible, from_dict
-        from promptevc.models.config import ExperimentConfig
+        from promptevc.models.config import AcousticConfig
         from promptevc.models.evc import build_model
         from promptevc.release import load_state_strict, read_release
 
@@ -89,8 +89,11 @@ class NeuralEngine(Engine):
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         release = read_release(model, kind="acoustic", revision=revision)
+        if "train" in release.config:
+            raise ModelLoadError(f"{release.path}: written by an older promptevc (its config.yaml still holds "
+                                 "training settings); export it again with promptevc export --exp EXP")
         try:
-            cfg = from_dict(ExperimentConfig, release.config)
+            cfg = from_dict(AcousticConfig, release.config)
         except ConfigError as err:
             raise ModelLoadError(f"{release.path}: release config does not match this promptevc ({err})") from None
         if audio is not None and audio != cfg.audio:

@@ -18,8 +18,8 @@ def _make_release(cfg, text_encoder, root: Path, k: int = 12) -> tuple[Path, tor
     from promptevc.config import save_yaml
     from promptevc.features.content import ContentConfig, UnitExtractor
     from promptevc.models.evc import build_model
-    from promptevc.train.acoustic import export_release
     from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
+    from promptevc.train.loop import export_release
 
     torch.manual_seed(0)
     model = build_model(cfg, text_encoder=text_encoder)
@@ -152,9 +152,9 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
 
     from promptevc.cli import main
     from promptevc.config import AudioConfig, load_yaml, to_dict
-    from promptevc.models.config import ExperimentConfig
     from promptevc.models.evaluator import EmotionEvaluator, EvaluatorConfig
     from promptevc.release import write_release
+    from promptevc.train.acoustic import AcousticExperimentConfig
     from promptevc.train.experiment import read_metrics
 
     ev_cfg = EvaluatorConfig(channels=8, n_blocks=1, attention_dim=4, embed_dim=6, dropout=0.0)
@@ -168,7 +168,7 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
                  "--evaluator", str(ev_release), "--set", "model.reference=evaluator", "--set",
                  f"model.descriptor.encoder={tiny_encoder_dir}", "--set", "train.max_steps=2", "--set",
                  "train.log_every=1", "--no-progress"]) == 0
-    assert load_yaml(ExperimentConfig, exp / "config.yaml").model.ref_dim == 6
+    assert load_yaml(AcousticExperimentConfig, exp / "config.yaml").model.ref_dim == 6
     assert any(r["name"] == "emotion" for r in read_metrics(exp))
     release = exp / "release"
     assert (release / "evaluator" / "model.safetensors").is_file()

@@ -8,13 +8,13 @@ from neural_corpus import TINY_CONFIG, make_fast_corpus
 
 
 def _train(data, units, exp, encoder, steps: int, *extra: str):
-    from promptevc.config import load_yaml
-    from promptevc.models.config import ExperimentConfig
-    from promptevc.train.acoustic import train
+    from promptevc.train.acoustic import AcousticExperimentConfig, AcousticTask
+    from promptevc.train.config import load_train_config
+    from promptevc.train.loop import fit
 
-    cfg = load_yaml(ExperimentConfig, TINY_CONFIG, [f"model.descriptor.encoder={encoder}", f"train.max_steps={steps}",
-                                                    "train.save_every=100000", *extra])
-    return train(cfg, data, exp, units_dir=units, device="cpu", progress=False)
+    cfg = load_train_config(AcousticExperimentConfig, TINY_CONFIG, [
+        f"model.descriptor.encoder={encoder}", f"train.max_steps={steps}", "train.save_every=100000", *extra])
+    return fit(AcousticTask(cfg, data, units_dir=units), exp, device="cpu", progress=False)
 
 
 @pytest.mark.slow

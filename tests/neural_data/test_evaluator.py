@@ -82,7 +82,7 @@ def test_trained_evaluator_beats_chance(trained_evaluator, mel_corpus):
     assert valid and float(valid[-1]["value"]) >= 0.5  # chance is 0.2 (30 utterances)
     losses = [float(r["value"]) for r in rows if r["split"] == "train" and r["name"] == "loss"]
     assert losses[-1] < losses[0]
-    for name in ("confusion_matrix.png", "confusion_matrix.json", "config.yaml", "audio.yaml", "experiment.json"):
+    for name in ("confusion_matrix.png", "confusion_matrix.json", "config.yaml", "experiment.json"):
         assert (trained_evaluator / name).is_file()
     confusion = np.array(json.loads((trained_evaluator / "confusion_matrix.json").read_text())["rows_true_cols_predicted"])
     assert confusion.sum() == 30
@@ -90,7 +90,8 @@ def test_trained_evaluator_beats_chance(trained_evaluator, mel_corpus):
     ev = load_evaluator(str(trained_evaluator / "release"))
     meta = json.loads((trained_evaluator / "release" / "meta.json").read_text())
     assert meta["kind"] == "evaluator" and meta["labels"][0] == "neutral" and meta["step"] == 60
-    from promptevc.train.evaluator import MelDataset, evaluate
+    from promptevc.data.mel_dataset import MelDataset
+    from promptevc.train.evaluator import evaluate
 
     res = evaluate(ev, MelDataset(mel_corpus["valid"]), torch.device("cpu"))
     assert np.array_equal(res["confusion"], confusion)
@@ -130,10 +131,10 @@ def test_train_evaluator_bad_inputs(tmp_path, capsys, mel_corpus):
 
 @pytest.mark.parametrize("name,params", [("tiny", (1_000, 20_000)), ("base", (1_000_000, 5_000_000))])
 def test_packaged_configs_build(name, params):
-    from promptevc.commands.train_evaluator import resolve_config_path
-    from promptevc.train.evaluator import load_config
+    from promptevc.train.config import load_train_config, resolve_config_path
+    from promptevc.train.evaluator import EvaluatorExperimentConfig
 
-    cfg = load_config(resolve_config_path(name))
+    cfg = load_train_config(EvaluatorExperimentConfig, resolve_config_path(name, "evaluator"))
     m = EmotionEvaluator.from_config(cfg.model, 80)
     n = sum(p.numel() for p in m.parameters())
     assert params[0] < n < params[1]

@@ -10,18 +10,17 @@ import torch
 from promptevc.cli import main
 from promptevc.data.kaldi import write_scp
 from promptevc.errors import ConfigError
+from promptevc.models.discriminators import DiscriminatorConfig, MultiPeriodDiscriminator, MultiScaleDiscriminator
+from promptevc.train.config import load_train_config, resolve_config_path
 from promptevc.train.experiment import read_metrics
-from promptevc.train.vocoder import (
-    DiscriminatorConfig,
-    MultiPeriodDiscriminator,
-    MultiScaleDiscriminator,
-    discriminator_loss,
-    export_release,
-    feature_matching_loss,
-    generator_adversarial_loss,
-    load_training_config,
-)
+from promptevc.train.loop import export_release
+from promptevc.train.losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss
+from promptevc.train.vocoder import VocoderExperimentConfig
 from promptevc.utils.synth import synth_speech
+
+
+def load_training_config(name, overrides=()):
+    return load_train_config(VocoderExperimentConfig, resolve_config_path(name, "vocoder"), overrides)
 
 
 @pytest.fixture
@@ -69,7 +68,7 @@ def test_training_lowers_mel_loss_resumes_and_exports(tmp_path, data_dir):
 
     exp = tmp_path / "exp"
     assert train(["--data", str(data_dir), "--exp", str(exp), "--set", "train.max_steps=4",
-                  "--set", "train.valid_every_steps=4", "--set", "train.save_every_steps=2"]) == 0
+                  "--set", "train.valid_every=4", "--set", "train.save_every=2"]) == 0
     valid = _valid(exp)
     assert set(valid) == {0, 4}
     assert valid[4] < 0.8 * valid[0], valid  # the held-out mel L1 drops clearly in 4 steps
@@ -77,7 +76,7 @@ def test_training_lowers_mel_loss_resumes_and_exports(tmp_path, data_dir):
 
     # Resume: the step continues from 4 (no second step-0 validation), to 5.
     assert train(["--data", str(data_dir), "--exp", str(exp), "--set", "train.max_steps=5",
-                  "--set", "train.valid_every_steps=100", "--set", "train.log_every_steps=1"]) == 0
+                  "--set", "train.valid_every=100", "--set", "train.log_every=1"]) == 0
     train_steps = sorted({int(r["step"]) for r in read_metrics(exp) if r["split"] == "train"})
     assert train_steps == [4, 5], train_steps  # step 4 logged by the first run (its last step)
     assert sorted(_valid(exp)) == [0, 4, 5]
@@ -111,15 +110,15 @@ def test_fine_tune_from_release_on_model_mels(tmp_path, data_dir):
         np.save(mels / f"{utt}.npy", (mel + np.roll(mel, 1, axis=1)) / 2)
     exp = tmp_path / "ft"
     assert train(["--data", str(data_dir), "--exp", str(exp), "--init", str(tmp_path / "pre"),
-                  "--mels-from", str(mels), "--set", "train.max_steps=2", "--set", "train.valid_every_steps=2"]) == 0
+                  "--mels-from", str(mels), "--set", "train.max_steps=2", "--set", "train.valid_every=2"]) == 0
     config = load_training_config(exp / "config.yaml")
-    assert config.generator.upsample_initial_channel == 8  # shape taken from --init
+    assert config.generator_config.upsample_initial_channel == 8  # shape taken from --init
     assert config.data.mels_from == str(mels)
     assert (exp / "release" / "model.safetensors").exists()
     # Resuming without --init keeps the fine-tuned generator's shape (not vocoder_tiny's).
     assert train(["--data", str(data_dir), "--exp", str(exp), "--set", "train.max_steps=3"]) == 0
     resumed = load_training_config(exp / "config.yaml")
-    assert resumed.generator.upsample_initial_channel == 8 and resumed.train.init == str(tmp_path / "pre")
+    assert resumed.generator_config.upsample_initial_channel == 8 and resumed.init == str(tmp_path / "pre")
     assert (exp / "checkpoints" / "step_00000003.pt").exists()
 
 
@@ -135,6 +134,6 @@ def test_bad_data_is_one_line_before_training(tmp_path, data_dir, capsys):
 
 
 def test_packaged_configs_are_strict():
-    assert load_training_config("vocoder_v1").generator.upsample_initial_channel == 512
+    assert load_training_config("vocoder_v1").generator_config.upsample_initial_channel == 512
     with pytest.raises(ConfigError, match="unknown"):
         load_training_config("vocoder_tiny", ["generator.channels=3"])
