@@ -378,7 +378,9 @@ class _Run:
         self.schedulers = {g: build_scheduler(o, cfg) for g, o in self.optimizers.items()}
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.pos = _Position()
+        self.saved_step = -1
         if payload is not None:
+            self.saved_step = int(payload["step"])
             restore(payload, models={}, optimizers=self.optimizers, schedulers=self.schedulers, scaler=self.scaler)
             extra = payload.get("extra", {}).get("loop", {})
             self.pos = _Position(step=int(payload["step"]), epoch=int(extra.get("epoch", 0)),
@@ -535,6 +537,7 @@ class _Run:
         from promptevc.train.checkpoint import checkpoint_path, prune_checkpoints, rng_state, save_checkpoint
 
         rngs = all_gather(rng_state(), self.info)
+        self.saved_step = self.pos.step
         if not self.info.is_main:
             return
         pos = self.pos
@@ -548,11 +551,9 @@ class _Run:
         prune_checkpoints(self.exp_dir, self.task.train_config.keep_checkpoints, protect=protect)
 
     def _finish(self, env: Env) -> Path:
-        from promptevc.train.checkpoint import checkpoint_path
-
         release = self.exp_dir / RELEASE_SUBDIR
-        if not checkpoint_path(self.exp_dir, self.pos.step).is_file():
-            self._save()  # max_steps was reached before this run: nothing was trained
+        if self.saved_step != self.pos.step:  # the same decision on every process
+            self._save()
         if self.info.is_main:
             for m in self.models.values():
                 m.eval()

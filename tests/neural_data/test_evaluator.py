@@ -139,3 +139,40 @@ def test_packaged_configs_build(name, params):
     n = sum(p.numel() for p in m.parameters())
     assert params[0] < n < params[1]
     assert m(torch.randn(2, 80, 50), torch.tensor([50, 30]))["logits"].shape == (2, 5)
+
+
+def _train_evaluator(data, exp, *sets: str) -> None:
+    assert main(["train-evaluator", "--config", "tiny", "--data", str(data), "--exp", str(exp), "--no-progress",
+                 "--device", "cpu", *[a for s in sets for a in ("--set", s)]]) == 0
+
+
+def _release_state(exp) -> dict[str, torch.Tensor]:
+    return load_evaluator(str(exp / "release")).state_dict()
+
+
+def test_stopped_and_resumed_training_equals_one_run(mel_corpus, tmp_path):
+    """Crops, SpecAugment and class-balanced batches continue exactly after a resume."""
+    _train_evaluator(mel_corpus["train"], tmp_path / "straight", "train.max_steps=10", "train.save_every=5")
+    _train_evaluator(mel_corpus["train"], tmp_path / "resumed", "train.max_steps=5", "train.save_every=5")
+    _train_evaluator(mel_corpus["train"], tmp_path / "resumed", "train.max_steps=10", "train.save_every=5")
+    a, b = _release_state(tmp_path / "straight"), _release_state(tmp_path / "resumed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+def test_two_process_ddp_matches_one_process_with_accumulation(mel_corpus, tmp_path, torchrun):
+    """2 processes (gloo) x 1 batch per step = 1 process x 2 accumulated batches: the same weights."""
+    common = ["--set", "train.max_steps=3", "--set", "train.valid_every=3", "--set", "train.save_every=3"]
+    torchrun(["train-evaluator", "--config", "tiny", "--data", str(mel_corpus["train"]), "--valid-data",
+              str(mel_corpus["valid"]), "--exp", str(tmp_path / "ddp"), "--device", "cpu", "--no-progress", *common])
+    _train_evaluator(mel_corpus["train"], tmp_path / "one", "train.max_steps=3", "train.save_every=3",
+                     "train.grad_accum_steps=2")
+    a, b = _release_state(tmp_path / "ddp"), _release_state(tmp_path / "one")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-5, rtol=1e-4)
+    # One experiment folder written once: one line per metric and step, one release.
+    rows = read_metrics(tmp_path / "ddp")
+    keys = [(r["step"], r["split"], r["name"]) for r in rows]
+    assert len(keys) == len(set(keys)) and ("3", "valid", "accuracy") in keys
+    assert (tmp_path / "ddp" / "release" / "meta.json").is_file()
+    assert [p.name for p in list_checkpoints(tmp_path / "ddp")] == ["step_00000003.pt"]
