@@ -83,6 +83,35 @@ def test_stopped_and_resumed_training_equals_one_run(corpus, tiny_encoder_dir, t
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_release_holds_what_inference_needs_only(corpus, tiny_encoder_dir, tmp_path):
+    """config.yaml = audio + model (derived fields filled in), meta = labels and encoder ids; no training."""
+    import json
+    import shutil
+
+    import yaml
+
+    from promptevc.cli import main
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.errors import ModelLoadError
+
+    data, units = corpus
+    assert main(_cli_train(data, units, tmp_path / "exp", tiny_encoder_dir, "train.max_steps=1")) == 0
+    release = tmp_path / "exp" / "release"
+    config = yaml.safe_load((release / "config.yaml").read_text())
+    assert set(config) == {"audio", "model"}
+    assert config["model"]["content"]["num_units"] == 8 and config["model"]["speaker"]["in_dim"] == 256
+    meta = json.loads((release / "meta.json").read_text())
+    assert {"train", "loss", "data"}.isdisjoint(meta) and meta["emotions"][0] == "neutral"
+    assert meta["text_encoder"] == str(tiny_encoder_dir) and "text_encoder_revision" in meta
+    assert meta["speaker_backbone"] == "ge2e" and meta["speaker_revision"].startswith("resemblyzer==")
+    # A release of an older promptevc (training settings inside) is refused with the fix.
+    old = tmp_path / "old"
+    shutil.copytree(release, old)
+    (old / "config.yaml").write_text(yaml.safe_dump({**config, "train": {"max_steps": 1}}))
+    with pytest.raises(ModelLoadError, match="older promptevc.*promptevc export"):
+        NeuralEngine.load(str(old), vocoder="griffin-lim", device="cpu")
+
+
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process_with_accumulation(corpus, tiny_encoder_dir, tmp_path, torchrun):
     """2 processes (gloo) x 1 batch per step = 1 process x 2 accumulated batches, within float tolerance."""
