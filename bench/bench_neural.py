@@ -1,4 +1,4 @@
-"""Neural engine speed on this CPU with the ``base`` acoustic config (random weights).
+"""Neural engine speed on this CPU (or a GPU: ``--device cuda``) with the ``base`` acoustic config (random weights).
 
 Prints the parameter count per module of ``acoustic_base.yaml``, then for a 3 s and a 30 s
 input the real-time factor (wall time / audio duration, median of ``--repeats`` after a warm-up)
@@ -16,7 +16,7 @@ encoder, with the packaged MiniLM tokenizer), HuBERT-base, the acoustic model an
 The GE2E weights are the real ones shipped in resemblyzer. Peak RSS is for the whole process.
 Usage::
 
-    python bench/bench_neural.py [--threads 2] [--repeats 3] [--seconds 3 30]
+    python bench/bench_neural.py [--threads 2] [--repeats 3] [--seconds 3 30] [--device cpu|cuda]
 
 On a shared machine the wall-clock RTF includes waiting for the cores; CPU-s/s does not (with
 2 threads and no contention, RTF is roughly CPU-s/s / 2 .. CPU-s/s).
@@ -33,7 +33,7 @@ from pathlib import Path
 CONFIG = Path(__file__).resolve().parents[1] / "promptevc" / "configs" / "acoustic_base.yaml"
 
 
-def build_engine(threads: int):
+def build_engine(threads: int, device: str = "cpu"):
     import torch
     from transformers import (
         AutoTokenizer,
@@ -63,12 +63,13 @@ def build_engine(threads: int):
     counts = count_parameters(model)
 
     content = ContentConfig(type="hubert", layer=6, k=100)
-    units = UnitExtractor(content, torch.randn(100, 768), audio=cfg.audio)
+    units = UnitExtractor(content, torch.randn(100, 768), audio=cfg.audio, device=device)
     hubert = HubertModel(HubertConfig()).eval()
     hubert.encoder.layers = hubert.encoder.layers[: content.layer]  # as ContentEncoder does
-    units.encoder._model = hubert  # random weights instead of a download
-    vocoder = SpeechT5Vocoder(SpeechT5HifiGan(SpeechT5HifiGanConfig()).eval()).eval()
-    engine = NeuralEngine(model, units, SpeakerBackbone("ge2e"), vocoder, {"evaluator": None}, Path("."), "cpu")
+    units.encoder._model = hubert.to(device)  # random weights instead of a download
+    vocoder = SpeechT5Vocoder(SpeechT5HifiGan(SpeechT5HifiGanConfig()).eval()).eval().to(device)
+    engine = NeuralEngine(model.to(device), units, SpeakerBackbone("ge2e", device=device), vocoder,
+                          {"evaluator": None}, Path("."), device)
     counts["front-end: hubert-base (6 layers)"] = sum(p.numel() for p in hubert.parameters())
     counts["vocoder: speecht5_hifigan"] = sum(p.numel() for p in vocoder.parameters())
     return engine, counts
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seconds", type=float, nargs="+", default=[3.0, 30.0])
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (GPU RTF and peak GPU memory)")
     args = parser.parse_args()
 
     import torch
@@ -98,7 +100,7 @@ def main() -> None:
     from promptevc.prompt.control import EmotionControl
     from promptevc.utils.synth import synth_speech
 
-    engine, counts = build_engine(args.threads)
+    engine, counts = build_engine(args.threads, args.device)
     print(f"parameters of the base config (threads={args.threads}):")
     for name, n in counts.items():
         print(f"  {name:40s} {n:>12,d}")
@@ -118,6 +120,8 @@ def main() -> None:
         print(f"{seconds:5.0f}s {cells}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {rss:.0f} MB")
+    if args.device.startswith("cuda"):
+        print(f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":

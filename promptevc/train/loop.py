@@ -475,8 +475,9 @@ class _Run:
             return
         pos.nonfinite_total += 1
         pos.nonfinite_run += 1
-        log.warning("step %d: non-finite loss or gradient (%s); update skipped (%d skipped so far)",
-                    pos.step, ", ".join(skipped), pos.nonfinite_total)
+        scaler = "; the fp16 gradient scaler lowers its scale" if self.scaler.is_enabled() else ""
+        log.warning("step %d: non-finite loss or gradient (%s); update skipped (%d skipped so far%s)",
+                    pos.step, ", ".join(skipped), pos.nonfinite_total, scaler)
         if pos.nonfinite_run >= cfg.max_nonfinite_steps:
             raise TrainingError(
                 f"step {pos.step}: {pos.nonfinite_run} steps in a row had a non-finite loss or gradient; "

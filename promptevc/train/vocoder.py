@@ -231,7 +231,10 @@ class VocoderTask(Task):
         self.generator = generator
         mpd = MultiPeriodDiscriminator(cfg.discriminator)
         msd = MultiScaleDiscriminator(cfg.discriminator)
-        self.mel_fn = MelSpectrogram(cfg.audio).to(env.device)
+        # The loss mel takes sqrt(power + 1e-9) as HiFi-GAN's does: the gradient of sqrt(0) is
+        # infinite, and the half-precision output of a young generator has exact zeros.
+        loss_audio = dataclasses.replace(cfg.audio, magnitude_eps=max(cfg.audio.magnitude_eps, 1e-9))
+        self.mel_fn = MelSpectrogram(loss_audio).to(env.device)
         tc = cfg.train
         sampler = ShuffledBatches(len(train_set), batch_size=tc.batch_size, seed=tc.seed, rank=env.dist.rank,
                                   world_size=env.dist.world_size)
