@@ -40,6 +40,17 @@ class DiscriminatorConfig:
 
 
 
+def _score(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU conv stack, then the 1-channel output conv: (flattened scores, every layer's output)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        features.append(x)
+    x = conv_post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """wav (B, 1, T) folded to (B, 1, T / p, p): 2-D convs over time with kernel (5, 1)."""
 
@@ -61,14 +72,7 @@ class PeriodDiscriminator(nn.Module):
             # Reflect-pad to a whole number of periods (as the paper's implementation).
             wav = F.pad(wav, (0, self.period - t % self.period), mode="reflect")
             t = wav.shape[-1]
-        x = wav.view(b, c, t // self.period, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _score(self.convs, self.conv_post, wav.view(b, c, t // self.period, self.period))
 
 
 class ScaleDiscriminator(nn.Module):
@@ -88,14 +92,8 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(channels[-1], 1, 3, 1, padding=1))
 
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x = wav
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        """wav (B, 1, T) -> (scores (B, N), feature maps)."""
+        return _score(self.convs, self.conv_post, wav)
 
 
 class MultiPeriodDiscriminator(nn.Module):

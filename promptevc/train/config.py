@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
-from promptevc.config import apply_overrides, from_dict
+from promptevc.config import load_yaml
 from promptevc.errors import ConfigError
 
 T = TypeVar("T")
@@ -131,22 +131,16 @@ def check_renamed(keys: Sequence[str], where: str) -> None:
 
 def load_train_config(cls: type[T], path: str | Path, overrides: Sequence[str] = ()) -> T:
     """Read a training YAML strictly into ``cls``, then apply dotted ``--set`` overrides."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    check_renamed(_dotted_keys(data), str(path))
     check_renamed([item.split("=", 1)[0].strip() for item in overrides], "--set")
     try:
-        cfg = from_dict(cls, data)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
-    return apply_overrides(cfg, overrides)
+        return load_yaml(cls, path, overrides)
+    except ConfigError:
+        try:  # an older key name says more than "unknown key"
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            data = None
+        check_renamed(_dotted_keys(data), str(path))
+        raise
 
 
 def resolve_config_path(name: str | Path, prefix: str) -> Path:

@@ -71,7 +71,7 @@ def test_training_lowers_mel_loss_resumes_and_exports(tmp_path, data_dir):
                   "--set", "train.valid_every=4", "--set", "train.save_every=2"]) == 0
     valid = _valid(exp)
     assert set(valid) == {0, 4}
-    assert valid[4] < 0.8 * valid[0], valid  # the held-out mel L1 drops clearly in 4 steps
+    assert valid[4] < 0.85 * valid[0], valid  # the held-out mel L1 drops clearly in 4 steps
     assert sorted(p.name for p in (exp / "checkpoints").iterdir()) == ["step_00000002.pt", "step_00000004.pt"]
 
     # Resume: the step continues from 4 (no second step-0 validation), to 5.
