@@ -326,6 +326,8 @@ class _Position:
 def fit(task: Task, exp_dir: str | Path, *, device: str = "auto", precision: str | None = None,
         argv: Sequence[str] | None = None, progress: bool = True) -> Path:
     """Train (or resume) ``task`` in ``exp_dir``; returns the release written at the end (EXP/release)."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: torch sees no CUDA GPU; use --device cpu (or auto)")
     info = init_distributed(device)
     try:
         return _Run(task, Path(exp_dir), info, precision, argv, progress).run()
@@ -460,7 +462,7 @@ class _Run:
                 ctx._end_step()
                 for g, norm in ctx.grad_norms.items():
                     k = "grad_norm" if len(self.groups) == 1 else f"grad_norm_{g}"
-                    sums[k] = sums[k] + norm.float() / accum if k in sums else norm.float() / accum
+                    sums[k] = sums[k] + norm.float() if k in sums else norm.float()
                 pos.step += 1
                 bar.update(1)
                 self._count_nonfinite(ctx.skipped)
@@ -497,11 +499,12 @@ class _Run:
         if not sums:
             return
         names = sorted(sums)
-        values = mean_over_processes(torch.stack([sums[k] for k in names]) / max(count, 1), self.info)
-        # Grad norms were summed once per step, not per batch: rescale them to a per-step mean.
-        accum = self.task.train_config.grad_accum_steps
-        metrics = {k: v * (accum if k.startswith("grad_norm") else 1.0)
-                   for k, v in zip(names, values.tolist(), strict=True)}
+        # Task metrics were summed per batch, gradient norms per optimiser step.
+        stacked = torch.stack([sums[k] for k in names])  # on the device: NCCL reduces GPU tensors only
+        divisors = torch.tensor([max(steps if k.startswith("grad_norm") else count, 1) for k in names],
+                                device=stacked.device)
+        values = mean_over_processes(stacked / divisors, self.info)
+        metrics = dict(zip(names, values.tolist(), strict=True))
         for g, sched in self.schedulers.items():
             metrics["lr" if len(self.schedulers) == 1 else f"lr_{g}"] = sched.get_last_lr()[0]
         metrics["steps_per_s"] = steps / max(seconds, 1e-9)

@@ -80,3 +80,11 @@ def test_a_release_holds_no_training_section(tmp_path):
     with pytest.raises(ValueError, match="no training settings"):
         write_release(tmp_path / "r", kind="acoustic", config={"model": {}, "train": {"max_steps": 1}}, tensors={})
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_one_line(tmp_path, capsys):
+    rc = main(["train-evaluator", "--config", "tiny", "--data", str(tmp_path), "--exp", str(tmp_path / "e"),
+               "--device", "cuda"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "no CUDA GPU" in err[0] and "--device cpu" in err[0]
