@@ -9,7 +9,7 @@ batches of this process in the current epoch, which is how a resumed run continu
 unseen batch.
 
 - :class:`BucketBatchSampler` — length-bucketed batches under a padded-frames budget (acoustic
-  model, evaluator), optionally class-balanced. The batch list of an epoch is the same on every
+  model, evaluator), stratified by label (and optionally class-balanced). The batch list of an epoch is the same on every
   process; process ``r`` of ``W`` takes batches ``r, r + W, ...``. Hence ``W`` processes with
   ``grad_accum_steps = 1`` consume exactly the batches one process consumes with
   ``grad_accum_steps = W``.
@@ -40,14 +40,17 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of similar length whose padded size stays within ``max_batch_frames``.
 
     ``lengths[i]``: frames item ``i`` has *in a batch* (after any crop). Each epoch the items
-    are shuffled, cut into pools of ``pool_batches * max_batch_size`` items, each pool sorted by
-    length and cut greedily into batches of at most ``max_batch_size`` items and at most
-    ``max_batch_frames`` padded frames (longest x count; 0 = no frame budget); then the batches
-    are shuffled. An item longer than the budget gets a batch of its own.
+    are shuffled, cut into pools of about ``pool_batches * max_batch_size`` items, each pool
+    sorted by length and cut greedily into batches of at most ``max_batch_size`` items and at
+    most ``max_batch_frames`` padded frames (longest x count; 0 = no frame budget); then the
+    batches are shuffled. An item longer than the budget gets a batch of its own.
 
-    ``labels`` (optional): class-balanced epochs. Every class contributes as many items as the
-    largest one (smaller classes are repeated in shuffled rounds), so each class is equally
-    likely in a batch whatever the corpus balance.
+    ``labels`` (optional, e.g. emotions): stratified batches. Lengths often follow the label
+    (sad speech is slower), and plain length sorting would then fill whole batches with one
+    class. Instead each class's share of a pool is sorted by length on its own and the classes
+    are interleaved by length rank, so every batch mixes the classes in proportion and its
+    items are of similar length *within their class*. ``balance=True`` also repeats the smaller
+    classes (in shuffled rounds) up to the size of the largest: every class equally likely.
 
     ``shuffle=False`` (validation): items sorted by length, no balancing, no shuffling.
     """
@@ -61,6 +64,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         seed: int = 0,
         shuffle: bool = True,
         labels: Sequence[int] | None = None,
+        balance: bool = False,
         rank: int = 0,
         world_size: int = 1,
         pool_batches: int = 64,
@@ -72,6 +76,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         self.max_batch_frames = max_batch_frames
         self.seed, self.shuffle = seed, shuffle
         self.labels = None if labels is None else np.asarray(labels)
+        self.balance = balance
         self.rank, self.world_size = rank, world_size
         self.pool = max(1, pool_batches * max_batch_size)
         self.epoch, self.start = 0, 0
@@ -86,32 +91,41 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     def set_start(self, batches: int) -> None:
         self.start = batches
 
-    def _order(self, rng: np.random.Generator) -> np.ndarray:
-        n = len(self.lengths)
-        if not self.shuffle:
-            return np.argsort(self.lengths, kind="stable")
-        if self.labels is None:
-            return rng.permutation(n)
-        groups = [np.flatnonzero(self.labels == c) for c in np.unique(self.labels)]
-        target = max(len(g) for g in groups)
-        parts = []
-        for g in groups:
-            rounds = [rng.permutation(g) for _ in range(math.ceil(target / len(g)))]
-            parts.append(np.concatenate(rounds)[:target])
-        return rng.permutation(np.concatenate(parts))
+    def _by_length(self, items: np.ndarray) -> np.ndarray:
+        return items[np.argsort(self.lengths[items], kind="stable")]
 
-    def _cut(self, positions: np.ndarray, order: np.ndarray) -> list[list[int]]:
-        """Greedy batches of epoch positions (already sorted by length)."""
+    def _pooled_order(self, rng: np.random.Generator) -> np.ndarray:
+        """The epoch's item order: pools sorted by length (stratified by label when given)."""
+        n = len(self.lengths)
+        if self.labels is None:
+            order = rng.permutation(n)
+            return np.concatenate([self._by_length(order[s : s + self.pool]) for s in range(0, n, self.pool)])
+        groups = [rng.permutation(np.flatnonzero(self.labels == c)) for c in np.unique(self.labels)]
+        if self.balance:
+            target = max(len(g) for g in groups)
+            groups = [np.concatenate([g] + [rng.permutation(g) for _ in range(math.ceil(target / len(g)) - 1)])[:target]
+                      for g in groups]
+        n_pools = max(1, round(sum(len(g) for g in groups) / self.pool))
+        pieces = []
+        for p in range(n_pools):
+            parts = [self._by_length(np.array_split(g, n_pools)[p]) for g in groups]
+            # Interleave the classes by length rank (rank / class share), classes in a fixed order.
+            rank = np.concatenate([(np.arange(len(q)) + 0.5) / max(len(q), 1) for q in parts])
+            pieces.append(np.concatenate(parts)[np.argsort(rank, kind="stable")])
+        return np.concatenate(pieces)
+
+    def _cut(self, order: np.ndarray) -> list[list[int]]:
+        """Greedy batches of consecutive epoch positions under the size and frame budgets."""
         batches, current, longest = [], [], 0
-        for p in positions:
-            length = int(self.lengths[order[p]])
+        for p, item in enumerate(order):
+            length = int(self.lengths[item])
             grown = max(longest, length)
             full = len(current) >= self.max_batch_size or (
                 self.max_batch_frames and grown * (len(current) + 1) > self.max_batch_frames)
             if current and full:
                 batches.append(current)
                 current, grown = [], length
-            current.append(int(p))
+            current.append(p)
             longest = grown
         if current:
             batches.append(current)
@@ -120,13 +134,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     def global_batches(self, epoch: int) -> tuple[list[list[int]], np.ndarray]:
         """(batches of epoch positions, the epoch's order of item indices): the same on every process."""
         rng = np.random.default_rng([self.seed, epoch])
-        order = self._order(rng)
-        positions = np.arange(len(order))
-        batches: list[list[int]] = []
-        for s in range(0, len(order), self.pool):
-            pool = positions[s : s + self.pool]
-            pool = pool[np.argsort(self.lengths[order[pool]], kind="stable")]
-            batches.extend(self._cut(pool, order))
+        order = self._pooled_order(rng) if self.shuffle else np.argsort(self.lengths, kind="stable")
+        batches = self._cut(order)
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches, order
@@ -146,7 +155,6 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         seeds = _epoch_seeds(self.seed, self.epoch, len(order))
         for batch in batches[self.start :]:
             yield [(int(order[p]), int(seeds[p])) for p in batch]
-
 
 class ShuffledBatches(torch.utils.data.Sampler):
     """``batch_size`` examples per batch from torch's DistributedSampler (shuffled, sharded)."""

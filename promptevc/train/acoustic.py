@@ -202,8 +202,10 @@ class AcousticTask(Task):
         if env.is_main:
             log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in count_parameters(model).items()))
         tc = cfg.train
+        # Stratified by emotion: lengths follow it (sad is slower), batches should not.
         sampler = BucketBatchSampler(train_set.batch_lengths(), max_batch_size=tc.batch_size,
-                                     max_batch_frames=tc.max_batch_frames, seed=tc.seed, rank=env.dist.rank,
+                                     max_batch_frames=tc.max_batch_frames, seed=tc.seed,
+                                     labels=[train_set.emotion[u] for u in train_set.utts], rank=env.dist.rank,
                                      world_size=env.dist.world_size)
         return Parts(models={"model": model}, groups={"model": [p for p in model.parameters() if p.requires_grad]},
                      train_set=train_set, sampler=sampler, collate=collate)

@@ -151,7 +151,7 @@ class EvaluatorTask(Task):
         tc = cfg.train
         sampler = BucketBatchSampler(train_set.batch_lengths(), max_batch_size=tc.batch_size,
                                      max_batch_frames=tc.max_batch_frames, seed=tc.seed,
-                                     labels=train_set.labels if cfg.data.balanced else None,
+                                     labels=train_set.labels, balance=cfg.data.balanced,
                                      rank=env.dist.rank, world_size=env.dist.world_size)
         return Parts(models={"evaluator": model}, groups={"evaluator": list(model.parameters())},
                      train_set=train_set, sampler=sampler, collate=collate_mels)
