@@ -141,13 +141,13 @@ def main() -> None:
                 results[name] = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
                 continue
             results[name] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"\n{'task':10s} {'config':15s} {'batch':28s} {'s / 1k steps':>13s} {'steps/s':>8s} {'peak memory':>14s}")
+    print(f"\n{'task':10s} {'config':15s} {'batch':28s} {'h / 1k steps':>13s} {'steps/s':>8s} {'peak memory':>14s}")
     for name, r in results.items():
         if "error" in r:
             print(f"{name:10s} error: {r['error']}")
             continue
         mem = f"{r['peak_gpu_mem_gb']:.2f} GiB GPU" if "peak_gpu_mem_gb" in r else f"{r['peak_rss_gb']:.2f} GiB RSS"
-        print(f"{name:10s} {r['config']:15s} {r['batch']:28s} {r['s_per_1k_steps']:13.0f} {r['steps_per_s']:8.3f} "
+        print(f"{name:10s} {r['config']:15s} {r['batch']:28s} {r['s_per_1k_steps'] / 3600:13.2f} {r['steps_per_s']:8.3f} "
               f"{mem:>14s}")
     print(json.dumps({"device": args.device, "precision": args.precision, "steps": args.steps, **results}))
 

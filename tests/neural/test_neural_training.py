@@ -112,7 +112,6 @@ def test_release_holds_what_inference_needs_only(corpus, tiny_encoder_dir, tmp_p
         NeuralEngine.load(str(old), vocoder="griffin-lim", device="cpu")
 
 
-@pytest.mark.slow
 def test_two_process_ddp_matches_one_process_with_accumulation(corpus, tiny_encoder_dir, tmp_path, torchrun):
     """2 processes (gloo) x 1 batch per step = 1 process x 2 accumulated batches, within float tolerance."""
     from promptevc.cli import main

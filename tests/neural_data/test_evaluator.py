@@ -159,7 +159,6 @@ def test_stopped_and_resumed_training_equals_one_run(mel_corpus, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.slow
 def test_two_process_ddp_matches_one_process_with_accumulation(mel_corpus, tmp_path, torchrun):
     """2 processes (gloo) x 1 batch per step = 1 process x 2 accumulated batches: the same weights."""
     common = ["--set", "train.max_steps=3", "--set", "train.valid_every=3", "--set", "train.save_every=3"]

@@ -154,7 +154,6 @@ def test_stopped_and_resumed_training_equals_one_run(tmp_path, data_dir):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path, data_dir, torchrun):
     """2 processes (gloo) x 1 segment per step = 1 process x a batch of 2.
 
