@@ -6,8 +6,9 @@ One run measures, each in a fresh worker process (so peak RSS belongs to that co
 - ``neural+speecht5``: the neural engine (base acoustic config) with the SpeechT5HifiGan
   architecture of the default ``microsoft/speecht5_hifigan``;
 - ``neural+fast``: the neural engine with the fast vocoder named by ``--fast-vocoder``
-  (default ``hifigan-v3``: our HiFi-GAN V3 generator config on the base AudioConfig; any name or
-  path ``promptevc.models.vocoder.load_vocoder`` accepts also works, e.g. a trained release).
+  (default ``vocos``: our Vocos generator at the paper's size on the base AudioConfig, the fast
+  vocoder the recipe trains; ``vocos-small``, ``hifigan-v1/v2/v3``, or any name or path
+  ``promptevc.models.vocoder.load_vocoder`` accepts, e.g. a trained release, also work).
 
 Each conversion goes through the engine session contract (``start`` -> ``observe`` -> ``convert``,
 the path the Converter drives) on a ``--seconds`` (default 10 s) synthetic utterance, prompt "very
@@ -22,11 +23,12 @@ Weights are random: HuBERT-base and RoBERTa-base are built from their transforme
 (``HubertConfig()`` with only the 6 layers used, as ``ContentEncoder`` builds it; ``RobertaConfig()``),
 because the hub is unreachable here; speed and memory do not depend on the weights. The GE2E
 weights are the real ones shipped in resemblyzer. ``--threads`` sets torch's intra-op threads
-(default 2: this machine's cores).
+(default 2: this machine's cores). ``--device cuda`` runs the models on a GPU and adds each
+configuration's peak GPU memory (``bench/gpu_smoke.sh`` uses it).
 
 Usage::
 
-    python bench/bench_neural.py [--threads 2] [--seconds 10] [--repeats 3] [--fast-vocoder hifigan-v3]
+    python bench/bench_neural.py [--threads 2] [--seconds 10] [--repeats 3] [--fast-vocoder vocos] [--device cpu]
 
 Prints a table, the ratios between configurations and a final JSON line. On a loaded machine
 wall time includes waiting for a core; CPU-s/s (CPU seconds per audio second) does not.
@@ -50,7 +52,7 @@ PROMPT = "very happy with a hint of surprise"
 TARGET_RTF, TARGET_RSS_MB = 0.5, 1500.0
 
 
-def build_vocoder(name: str, audio):
+def build_vocoder(name: str, audio, device: str = "cpu"):
     import torch  # noqa: F401
 
     if name == "speecht5":
@@ -58,46 +60,55 @@ def build_vocoder(name: str, audio):
 
         from promptevc.models.vocoder.speecht5 import SpeechT5Vocoder
 
-        return SpeechT5Vocoder(SpeechT5HifiGan(SpeechT5HifiGanConfig()).eval()).eval()
+        return SpeechT5Vocoder(SpeechT5HifiGan(SpeechT5HifiGanConfig()).eval()).eval().to(device)
+    if name in ("vocos", "vocos-small"):
+        from promptevc.models.vocoder.base import GeneratorVocoder
+        from promptevc.models.vocoder.registry import build_generator
+        from promptevc.models.vocoder.vocos import vocos_preset
+
+        gen = build_generator("vocos", vocos_preset("small" if name == "vocos-small" else "base"), audio).eval()
+        return GeneratorVocoder(gen, audio, name=name).eval().to(device)
     if name.startswith("hifigan-v"):
         from promptevc.models.vocoder.hifigan import HiFiGANGenerator, HiFiGANVocoder, hifigan_preset
 
         gen = HiFiGANGenerator(hifigan_preset(name.split("-")[1]), n_mels=audio.n_mels).eval()
-        return HiFiGANVocoder(gen, audio, name=name).eval()
+        return HiFiGANVocoder(gen, audio, name=name).eval().to(device)
     from promptevc.models.vocoder import load_vocoder
 
-    return load_vocoder(name, device="cpu", audio_config=audio)
+    return load_vocoder(name, device=device, audio_config=audio)
 
 
-def build_neural(vocoder_name: str):
+def build_neural(vocoder_name: str, device: str = "cpu"):
     import torch
     from transformers import AutoTokenizer, HubertConfig, HubertModel, RobertaConfig, RobertaModel
 
     from promptevc.config import load_yaml
     from promptevc.engines.neural import NeuralEngine
     from promptevc.features.content import ContentConfig, UnitExtractor
-    from promptevc.models.config import ExperimentConfig
     from promptevc.models.evc import build_model
     from promptevc.models.speaker import SpeakerBackbone
     from promptevc.prompt.encoder import packaged_minilm_path
+    from promptevc.train.acoustic import AcousticExperimentConfig
 
     torch.manual_seed(0)
-    cfg = load_yaml(ExperimentConfig, CONFIG, ["model.ref_dim=128", "model.speaker.in_dim=256"])
+    cfg = load_yaml(AcousticExperimentConfig, CONFIG, ["model.ref_dim=128", "model.speaker.in_dim=256"])
     tokenizer = AutoTokenizer.from_pretrained(str(packaged_minilm_path()))
     text_encoder = RobertaModel(RobertaConfig()).eval()  # roberta-base architecture, random weights
     model = build_model(cfg, text_encoder=(tokenizer, text_encoder)).eval().requires_grad_(False)
     content = ContentConfig(type="hubert", layer=6, k=100)
-    units = UnitExtractor(content, torch.randn(100, 768), audio=cfg.audio)
+    units = UnitExtractor(content, torch.randn(100, 768), audio=cfg.audio, device=device)
     encoder = units.encoder
 
     def load_hubert():  # lazily on first use, as ContentEncoder loads the real weights
         if encoder._model is None:
             encoder._model = HubertModel(HubertConfig(num_hidden_layers=content.layer)).eval().requires_grad_(False)
+            encoder._model.to(device)
         return encoder._model
 
     encoder._load_hubert = load_hubert
-    vocoder = build_vocoder(vocoder_name, cfg.audio)
-    return NeuralEngine(model, units, SpeakerBackbone("ge2e"), vocoder, {"evaluator": None}, ROOT, "cpu")
+    vocoder = build_vocoder(vocoder_name, cfg.audio, device)
+    return NeuralEngine(model.to(device), units, SpeakerBackbone("ge2e", device=device), vocoder, {"evaluator": None},
+                        ROOT, device)
 
 
 def copy_source_rhythm(engine) -> None:
@@ -124,12 +135,20 @@ def copy_source_rhythm(engine) -> None:
     predictor.forward = forward
 
 
+def _sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def timed(fn, repeats: int) -> dict:
     fn()  # warm-up
     wall, cpu = [], []
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
+        _sync()
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return {"best": min(wall), "median": statistics.median(wall), "cpu": statistics.median(cpu)}
@@ -153,7 +172,9 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
         wav = synth_speech(150.0, args.seconds, sample_rate=engine.audio.sample_rate, seed=1)
         out["total"] = timed(lambda: engine.convert(wav, control, seed=0), args.repeats)
     else:
-        engine = build_neural("speecht5" if kind == "neural+speecht5" else args.fast_vocoder)
+        engine = build_neural("speecht5" if kind == "neural+speecht5" else args.fast_vocoder, args.device)
+        if args.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
         sr = engine.audio.sample_rate
         wav = synth_speech(150.0, args.seconds, sample_rate=sr, seed=1)
         copy_source_rhythm(engine)
@@ -194,6 +215,8 @@ def worker(kind: str, args: argparse.Namespace) -> dict:
         assert np.isfinite(y).all()
         out["output_seconds"] = len(y) / sr
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if kind != "prosody" and args.device.startswith("cuda"):
+        out["gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
 
 
@@ -202,9 +225,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fast-vocoder", default="hifigan-v3",
-                        help="fast vocoder: hifigan-v1/v2/v3 (our generator configs, random weights) or a name/path "
-                             "load_vocoder accepts (default: %(default)s)")
+    parser.add_argument("--fast-vocoder", default="vocos",
+                        help="fast vocoder: vocos, vocos-small, hifigan-v1/v2/v3 (our generator configs, random "
+                             "weights) or a name/path load_vocoder accepts (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device of the neural models (default: %(default)s)")
     parser.add_argument("--configs", nargs="+", default=["prosody", "neural+speecht5", "neural+fast"])
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -214,12 +238,13 @@ def main() -> None:
 
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    print(f"{args.seconds:.0f} s input, {args.threads} threads, load average {os.getloadavg()[0]:.1f} "
-          f"({os.cpu_count()} cores)")
+    print(f"{args.seconds:.0f} s input, {args.threads} threads, device {args.device}, load average "
+          f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     results = {}
     for kind in args.configs:
         cmd = [sys.executable, __file__, "--worker", kind, "--threads", str(args.threads), "--seconds",
-               str(args.seconds), "--repeats", str(args.repeats), "--fast-vocoder", args.fast_vocoder]
+               str(args.seconds), "--repeats", str(args.repeats), "--fast-vocoder", args.fast_vocoder,
+               "--device", args.device]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{kind}: failed\n{proc.stderr[-2000:]}")
@@ -229,8 +254,9 @@ def main() -> None:
     print(f"\n{'configuration':18s} {'RTF best':>9s} {'RTF med':>8s} {'CPU-s/s':>8s} {'peak RSS MB':>12s}")
     for kind, r in results.items():
         t = r["total"]
+        gpu = f"  peak GPU {r['gpu_mb']:.0f} MB" if "gpu_mb" in r else ""
         print(f"{kind:18s} {t['best'] / args.seconds:9.3f} {t['median'] / args.seconds:8.3f} "
-              f"{t['cpu'] / args.seconds:8.2f} {r['rss_mb']:12.0f}")
+              f"{t['cpu'] / args.seconds:8.2f} {r['rss_mb']:12.0f}{gpu}")
     for kind, r in results.items():
         if "parts" in r:
             parts = ", ".join(f"{k} {v:.3f}" for k, v in r["parts"].items())
@@ -245,12 +271,14 @@ def main() -> None:
                 cells.append(f"{b}: {ra:5.2f}x | {results[a]['rss_mb'] / results[b]['rss_mb']:4.2f}x")
             print(f"  {a:18s} " + "; ".join(cells))
     summary = {
-        "bench": "neural", "seconds": args.seconds, "threads": args.threads, "load": round(os.getloadavg()[0], 2),
+        "bench": "neural", "seconds": args.seconds, "threads": args.threads, "device": args.device,
+        "load": round(os.getloadavg()[0], 2),
         "targets": {"rtf": TARGET_RTF, "rss_mb": TARGET_RSS_MB},
         "results": {k: {"rtf_best": round(r["total"]["best"] / args.seconds, 4),
                         "rtf_median": round(r["total"]["median"] / args.seconds, 4),
                         "cpu_s_per_s": round(r["total"]["cpu"] / args.seconds, 4),
                         "rss_mb": round(r["rss_mb"], 1),
+                        **({"gpu_mb": round(r["gpu_mb"], 1)} if "gpu_mb" in r else {}),
                         **({"stages_rtf": {k2: round(v, 4) for k2, v in r["parts"].items()}} if "parts" in r else {})}
                     for k, r in results.items()},
     }

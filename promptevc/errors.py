@@ -43,6 +43,10 @@ class ModelLoadError(PromptEVCError):
     """A release, vocoder or checkpoint cannot be found or does not match what is expected."""
 
 
+class TrainingError(PromptEVCError):
+    """Training cannot go on (e.g. the loss stayed non-finite); the message says what to change."""
+
+
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 2
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4

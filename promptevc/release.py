@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.yaml"
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
+TRAINING_SECTION = "train"
 
 
 @dataclasses.dataclass
@@ -47,10 +48,18 @@ def write_release(
     tensors: dict[str, torch.Tensor],
     meta: dict[str, Any] | None = None,
     overwrite: bool = True,
+    folders: dict[str, str | os.PathLike] | None = None,
 ) -> Path:
-    """Write a release folder atomically (built in a temp folder, then renamed)."""
+    """Write a release folder atomically (built in a temp folder, then renamed).
+
+    ``folders``: sub-folders copied in (name in the release -> source folder), e.g. the emotion
+    evaluator an acoustic release uses for ``--ref``. A release holds what inference needs and
+    nothing of training: a ``train`` section in ``config`` is refused.
+    """
     from safetensors.torch import save_file
 
+    if TRAINING_SECTION in config or TRAINING_SECTION in (meta or {}):
+        raise ValueError(f"a {kind} release holds no training settings; drop the {TRAINING_SECTION!r} section")
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise ModelLoadError(f"{out}: exists; pass --overwrite to replace it")
@@ -66,6 +75,8 @@ def write_release(
         save_file(clean, str(tmp / WEIGHTS_FILE), metadata={"kind": kind, "format_version": str(FORMAT_VERSION)})
         (tmp / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2, sort_keys=True), encoding="utf-8")
+        for name, src in (folders or {}).items():
+            shutil.copytree(src, tmp / name)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,3 +67,20 @@ def speech_file(tmp_path, speech_wav):
     path = tmp_path / "speech.wav"
     sf.write(path, speech_wav[0], speech_wav[1], subtype="PCM_16")
     return path
+
+
+@pytest.fixture
+def torchrun(tmp_path):
+    """``run(args, nproc=2)``: ``promptevc ARGS`` in ``nproc`` CPU processes under torchrun (gloo, loopback)."""
+    root = str(Path(__file__).resolve().parents[1])
+
+    def run(args: list[str], nproc: int = 2, timeout: float = 600) -> subprocess.CompletedProcess:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
+               f"--nproc_per_node={nproc}", "-m", "promptevc.cli", *args]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
+    return run

@@ -31,13 +31,13 @@ pytestmark = pytest.mark.slow
 def _release(root: Path, encoder_dir: Path) -> Path:
     from promptevc.config import load_yaml, save_yaml
     from promptevc.features.content import ContentConfig, UnitExtractor
-    from promptevc.models.config import ExperimentConfig
     from promptevc.models.descriptor import load_text_encoder
     from promptevc.models.evc import build_model
-    from promptevc.train.acoustic import export_release
+    from promptevc.train.acoustic import AcousticExperimentConfig
     from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
+    from promptevc.train.loop import export_release
 
-    cfg = load_yaml(ExperimentConfig, TINY_CONFIG, [f"model.descriptor.encoder={encoder_dir}",
+    cfg = load_yaml(AcousticExperimentConfig, TINY_CONFIG, [f"model.descriptor.encoder={encoder_dir}",
                                                     "model.content.num_units=12", "model.speaker.in_dim=256"])
     torch.manual_seed(0)
     model = build_model(cfg, text_encoder=load_text_encoder(str(encoder_dir)))

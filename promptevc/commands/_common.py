@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from typing import Any
 
 MAX_SEED = 2**32 - 1
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb|tb)\s*$", re.IGNORECASE)
@@ -94,3 +95,57 @@ def resolve_device(name: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+TRAINING_HELP = """\
+Training (the same for train, train-evaluator and train-vocoder): re-running with the same --exp
+resumes from its latest checkpoint at the next unseen batch. Multi-GPU: torchrun --nproc_per_node N
+$(which promptevc) <command> ... --device cuda (one process per GPU; rank 0 writes EXP). The train:
+section of the config (train.learning_rate, train.batch_size, train.max_batch_frames,
+train.grad_accum_steps, train.precision, train.log_every, train.valid_every, train.save_every ...)
+is described in promptevc/train/config.py. At the end the release is written to EXP/release.
+"""
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, packaged: str) -> None:
+    """--config, --exp, --seed, --precision, --progress, --set and --device of the training commands."""
+    parser.add_argument("--config", required=True,
+                        help=f"training config YAML, or a packaged name ({packaged})")
+    parser.add_argument("--exp", required=True, help="experiment dir (created; resumed when it has checkpoints)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: train.seed of the config)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default=None,
+                        help="numeric precision (default: train.precision of the config; auto = bf16 on GPUs "
+                             "that support it, fp16 with a gradient scaler on other GPUs, fp32 on CPU)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="show a progress bar (default: on)")
+    add_set_argument(parser)
+    add_device_argument(parser)
+
+
+def load_training_config(args: argparse.Namespace, cls: type, prefix: str) -> Any:
+    """The config of a training command: --config (path or packaged name), --set, then --seed."""
+    from promptevc.train.config import load_train_config, resolve_config_path
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
+    return load_train_config(cls, resolve_config_path(args.config, prefix), overrides)
+
+
+def check_dirs(**dirs: str | None) -> None:
+    """ConfigError naming the flag of the first directory that does not exist (flag name = keyword)."""
+    from pathlib import Path
+
+    from promptevc.errors import ConfigError
+
+    for flag, path in dirs.items():
+        if path is not None and not Path(path).is_dir():
+            raise ConfigError(f"--{flag.replace('_', '-')} {path}: no such directory")
+
+
+def print_result(path: Any) -> None:
+    """Print a result path once (rank 0 only under torchrun)."""
+    import os
+
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(path)

@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from promptevc.data.intensity import label_intensity
     from promptevc.errors import ConfigError
-    from promptevc.train.intensity_labels import label_intensity
 
     for flag, d in (("--data", args.data), ("--reference-data", args.reference_data)):
         if d is not None and not Path(d).is_dir():

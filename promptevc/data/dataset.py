@@ -8,7 +8,11 @@ Each item gives the de-duplicated units with their run lengths (the duration tar
 speaker-normalised log-F0 / voicing / energy (statistics of the speaker's neutral speech, see
 :mod:`promptevc.models.prosody`), the speaker embedding and the speaker's real log-F0 mean/std
 (target of the F0 constraint), the emotion id and intensity, and a prompt generated on the fly
-from the training templates (helper A) for the emotion and its intensity bucket.
+from the training templates for the emotion and its intensity bucket.
+
+Items are addressed by ``(index, seed)`` pairs from :mod:`promptevc.data.sampler` (a plain index
+works too): the crop and the prompt phrasing are drawn from the seed alone, so a batch is the
+same whatever the DataLoader workers and whether training was resumed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import torch
 
 from promptevc.data.kaldi import DataDir
+from promptevc.data.sampler import split_item
 from promptevc.errors import ConfigError
 from promptevc.models.prosody import ProsodyStats, normalise_prosody
 from promptevc.prompt.control import EMOTIONS, normalise_label
@@ -32,7 +37,7 @@ _DEGREE = {"low": "slightly", "medium": "", "high": "very"}
 
 
 def make_training_prompt(emotion: str, intensity: float, rng: random.Random, split: str = "train") -> str:
-    """A prompt for (emotion, intensity) from helper A's templates (a minimal fallback without them)."""
+    """A prompt for (emotion, intensity) from the training templates (a minimal fallback without them)."""
     try:
         from promptevc.prompt.templates import bucket_for_intensity, generate_prompt
     except ImportError:  # templates not installed: degree word + label
@@ -132,11 +137,16 @@ class AcousticDataset(torch.utils.data.Dataset):
 
     def _speaker_stats(self) -> dict[str, np.ndarray]:
         """Per speaker :class:`ProsodyStats` (log-F0 centre, spread, voiced energy) of its neutral speech
-        (all of its speech when it has no neutral utterance): the definition the engine uses."""
+        (all of its speech when it has no neutral utterance): the definition the engine uses.
+
+        Also records every utterance's frame count (``num_frames``) for length bucketing.
+        """
         by_spk: dict[str, dict[str, ProsodyStats]] = {}
+        self.num_frames: list[int] = []
         for u in self.utts:
             with np.load(self.feats[u]) as z:
                 f0, energy = z["f0"], z["energy"]
+            self.num_frames.append(min(len(f0), len(energy)))
             slot = by_spk.setdefault(self.spk[u], {"neutral": ProsodyStats(), "all": ProsodyStats()})
             slot["all"].add(f0, energy)
             if self.emotion[u] == 0:
@@ -147,13 +157,18 @@ class AcousticDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.utts)
 
+    def batch_lengths(self) -> list[int]:
+        """Frames each item has in a batch (after the crop): what length bucketing sorts by."""
+        return [min(n, self.max_frames) if self.crop else n for n in self.num_frames]
+
     def load_mel(self, idx: int) -> np.ndarray:
         with np.load(self.feats[self.utts[idx]]) as z:
             return z["mel"]
 
-    def __getitem__(self, idx: int) -> dict[str, Any]:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, Any]:
         from promptevc.features.content import collapse_runs
 
+        idx, seed = split_item(item)
         utt = self.utts[idx]
         with np.load(self.feats[utt]) as z:
             mel, f0, energy, spk_emb = z["mel"], z["f0"], z["energy"], z["spk_emb"]
@@ -161,8 +176,7 @@ class AcousticDataset(torch.utils.data.Dataset):
         n = min(mel.shape[1], len(f0), len(energy), len(units))
         mel, f0, energy, units = mel[:, :n], f0[:n], energy[:n], units[:n]
         ids, runs = collapse_runs(units)
-        # Seeded from torch so that resumed runs (which restore torch's RNG) replay the same choices.
-        rng = random.Random(int(torch.randint(0, 2**31 - 1, ()).item()))
+        rng = random.Random(seed)
         if self.crop and n > self.max_frames:
             # Crop whole runs so durations stay exact.
             ends = np.cumsum(runs)

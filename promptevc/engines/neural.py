@@ -159,13 +159,16 @@ def resolve_control(control: EmotionControl, *, mode: str = "learned", has_ref: 
 def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = None) -> tuple[Any, Any, Any]:
     """(PromptEVC in eval mode on ``device``, the Release, unit tensors dict) of an acoustic release."""
     from promptevc.config import from_dict
-    from promptevc.models.config import ExperimentConfig
+    from promptevc.models.config import AcousticConfig
     from promptevc.models.evc import build_model
     from promptevc.release import load_state_strict, read_release
 
     release = read_release(model, kind="acoustic", revision=revision)
+    if "train" in release.config:
+        raise ModelLoadError(f"{release.path}: written by an older promptevc (its config.yaml still holds "
+                             "training settings); export it again with promptevc export --exp EXP")
     try:
-        cfg = from_dict(ExperimentConfig, release.config)
+        cfg = from_dict(AcousticConfig, release.config)
     except ConfigError as err:
         raise ModelLoadError(f"{release.path}: release config does not match this promptevc ({err})") from None
     net = build_model(cfg)

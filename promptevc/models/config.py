@@ -1,14 +1,17 @@
-"""Configuration of the neural PromptEVC acoustic model and its training run.
+"""Configuration of the neural PromptEVC acoustic model.
 
-``ExperimentConfig`` is what ``promptevc train --config`` reads and what a release stores:
+``AcousticConfig`` is what an acoustic release stores and what :func:`promptevc.models.evc.build_model`
+builds from:
 
     audio:  AudioConfig        (the single owner of sample rate / mel settings; embedded, never copied)
     model:  ModelConfig        (one sub-dataclass per part, below)
-    train:  TrainConfig        (optimiser, schedule, loss weights, data loading)
 
-Dimensions that depend on the data (number of k-means units, speaker-embedding size, the
-evaluator's embedding size) are filled in by the trainer before the model is built, so the
-resolved config in ``EXP/config.yaml`` and in a release always describes the weights exactly.
+How it is trained (``train``, ``data``, ``loss`` sections) belongs to the training config,
+:class:`promptevc.train.acoustic.AcousticExperimentConfig`, which extends this one. Fields that
+depend on the data (number of k-means units, speaker-embedding size, the evaluator's embedding
+size, the speaker backbone) are derived by the trainer when it is built, so the resolved config
+in ``EXP/config.yaml`` and in a release always describes the weights exactly; leave them unset
+in training configs.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class IntensityConfig:
 class ContentEncoderConfig:
     """Embedding + conv stack over the de-duplicated unit sequence."""
 
-    num_units: int = 100  # set from the k-means dictionary by the trainer
+    num_units: int = 100  # derived from the k-means dictionary (--units) when training
     dim: int = 16
     layers: int = 2
     kernel_size: int = 5
@@ -85,8 +88,9 @@ class ContentEncoderConfig:
 class SpeakerConfig:
     """Trainable projection over the frozen pretrained speaker embedding (D2's SpeakerEncoder)."""
 
-    backbone: str = "ge2e"  # "ge2e" (resemblyzer weights) or "wavlm" (microsoft/wavlm-base-sv)
-    in_dim: int = 256  # set from feats (spk_emb size) by the trainer
+    # "ge2e" (resemblyzer weights) or "wavlm" (microsoft/wavlm-base-sv); derived from the feature dump.
+    backbone: str = "ge2e"
+    in_dim: int = 256  # derived from the dumped speaker embeddings when training
     hidden: int = 32
     dim: int = 16
 
@@ -144,7 +148,9 @@ class ModelConfig:
     # from: "evaluator" = the frozen emotion evaluator's embedding (EINet/PromptEVC; needs
     # --evaluator), "label" = a learned embedding per emotion label (offline / no evaluator).
     reference: Literal["evaluator", "label"] = "label"
-    ref_dim: int = 16  # e_ref size; the evaluator's embed_dim when reference = "evaluator"
+    # e_ref size: of the label codes (reference = "label"); with reference = "evaluator" it is the
+    # evaluator's embed_dim, taken from it when training.
+    ref_dim: int = 16
     descriptor: DescriptorConfig = dataclasses.field(default_factory=DescriptorConfig)
     prompt_mapper: PromptMapperConfig = dataclasses.field(default_factory=PromptMapperConfig)
     intensity: IntensityConfig = dataclasses.field(default_factory=IntensityConfig)
@@ -158,7 +164,8 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class LossWeights:
-    """Weights of the training losses (papers.md §1.2 uses 1 for all; VITS uses 45 for mel)."""
+    """Weights of the acoustic training losses, the ``loss:`` section of ``acoustic_*.yaml``
+    (papers.md §1.2 uses 1 for all; VITS uses 45 for mel)."""
 
     mel: float = 1.0
     postnet: float = 1.0
@@ -174,38 +181,8 @@ class LossWeights:
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    """Optimisation and data loading (PromptEVC §3.1: AdamW 2e-4, decay 0.999875 per step)."""
-
-    max_steps: int = 1000
-    batch_size: int = 8
-    learning_rate: float = 2e-4
-    betas: tuple[float, float] = (0.8, 0.99)
-    weight_decay: float = 0.01
-    lr_decay: float = 0.999875  # exponential, per step
-    warmup_steps: int = 0
-    grad_clip: float = 1.0
-    amp: bool = True  # only used on CUDA
-    seed: int = 1234
-    num_workers: int = 0
-    max_frames: int = 1000  # longer utterances are cropped at random (whole unit runs)
-    log_every: int = 50
-    valid_every: int = 500
-    save_every: int = 500
-    keep_checkpoints: int = 3
-    valid_max_batches: int = 20
-    # Intensity of emotional utterances when the data dir has no utt2intensity (neutral is 0).
-    default_intensity: float = 0.5
-    # Fraction of batches whose prompts come from the held-out template split: 0 keeps held-out
-    # phrasings unseen, as the evaluation of generalisation needs.
-    heldout_prompt_fraction: float = 0.0
-    loss: LossWeights = dataclasses.field(default_factory=LossWeights)
-
-
-@dataclasses.dataclass
-class ExperimentConfig:
-    """Top-level config of ``promptevc train`` (and the ``config.yaml`` of an acoustic release)."""
+class AcousticConfig:
+    """What an acoustic release stores (``config.yaml``) and the model is built from."""
 
     audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)

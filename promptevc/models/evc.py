@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from promptevc.models.config import ExperimentConfig
+from promptevc.models.config import AcousticConfig
 from promptevc.models.decoder import HarmonicExcitation, MelDecoder, energy_to_log10
 from promptevc.models.descriptor import EmotionDescriptor, load_text_encoder
 from promptevc.models.duration import DurationPredictor, UnitEncoder, durations_from_log, length_regulate
@@ -44,7 +44,7 @@ from promptevc.prompt.control import EMOTIONS
 class PromptEVC(nn.Module):
     """The composed acoustic model; see the module docstring for the data flow."""
 
-    def __init__(self, cfg: ExperimentConfig, descriptor: EmotionDescriptor) -> None:
+    def __init__(self, cfg: AcousticConfig, descriptor: EmotionDescriptor) -> None:
         super().__init__()
         from promptevc.models.speaker import SpeakerEncoder
 
@@ -256,7 +256,7 @@ class PromptEVC(nn.Module):
         }
 
 
-def build_model(cfg: ExperimentConfig, *, text_encoder: tuple[Any, nn.Module] | None = None) -> PromptEVC:
+def build_model(cfg: AcousticConfig, *, text_encoder: tuple[Any, nn.Module] | None = None) -> PromptEVC:
     """Build the model from its config (loads the pretrained text encoder unless given as (tokenizer, model))."""
     tokenizer, encoder = text_encoder if text_encoder is not None else load_text_encoder(cfg.model.descriptor.encoder)
     descriptor = EmotionDescriptor(cfg.model.descriptor, tokenizer, encoder, n_emotions=len(EMOTIONS))

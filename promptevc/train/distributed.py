@@ -1,9 +1,10 @@
-"""Multi-GPU training through ``torchrun`` (DDP); a no-op on one process."""
+"""Multi-process training through ``torchrun`` (DDP); every helper is a no-op on one process."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
 import torch
 
@@ -44,8 +45,9 @@ def init_distributed(device: str = "auto") -> DistInfo:
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
 
 
-def wrap_ddp(model: torch.nn.Module, info: DistInfo, find_unused_parameters: bool = True) -> torch.nn.Module:
-    if not info.distributed:
+def wrap_ddp(model: torch.nn.Module, info: DistInfo, find_unused_parameters: bool = False) -> torch.nn.Module:
+    """``model`` wrapped in DistributedDataParallel (unchanged on one process or without trainable parameters)."""
+    if not info.distributed or not any(p.requires_grad for p in model.parameters()):
         return model
     from torch.nn.parallel import DistributedDataParallel
 
@@ -56,6 +58,33 @@ def wrap_ddp(model: torch.nn.Module, info: DistInfo, find_unused_parameters: boo
 def barrier(info: DistInfo) -> None:
     if info.distributed:
         torch.distributed.barrier()
+
+
+def all_gather(obj: Any, info: DistInfo) -> list[Any]:
+    """Every process's ``obj`` (picklable), in rank order; ``[obj]`` on one process."""
+    if not info.distributed:
+        return [obj]
+    out: list[Any] = [None] * info.world_size
+    torch.distributed.all_gather_object(out, obj)
+    return out
+
+
+def mean_over_processes(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Element-wise mean of a tensor across processes."""
+    if not info.distributed:
+        return values
+    values = values.clone()
+    torch.distributed.all_reduce(values)
+    return values / info.world_size
+
+
+def all_true(flag: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """A 0-d bool tensor that is True only when ``flag`` is True on every process."""
+    if not info.distributed:
+        return flag
+    value = flag.to(torch.float32).reshape(1)
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MIN)
+    return value[0] > 0.5
 
 
 def cleanup(info: DistInfo) -> None:

@@ -1,7 +1,8 @@
 """Experiment directories: resolved config, command, git commit, logs and metrics (DESIGN §6).
 
 ``EXP/`` holds ``config.yaml`` (the resolved config), ``command.txt``, ``git_commit.txt``,
-``experiment.json`` (kind, versions, start time), ``train.log``, ``metrics.csv`` and
+``experiment.json`` (kind, versions, start time, and facts the release needs such as encoder
+revisions), ``train.log``, ``metrics.csv`` and
 TensorBoard events (``tb/``, when tensorboard is installed), and ``checkpoints/``.
 """
 
@@ -16,13 +17,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from promptevc import __version__
 from promptevc.config import save_yaml
 from promptevc.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -40,11 +43,40 @@ def git_commit(cwd: str | Path | None = None) -> str:
         return "unknown"
 
 
-def read_experiment_kind(exp_dir: str | Path) -> str:
-    info = Path(exp_dir) / "experiment.json"
-    if not info.exists():
+def read_experiment_info(exp_dir: str | Path) -> dict[str, Any]:
+    """``EXP/experiment.json``: kind, versions, start time and the task's provenance facts."""
+    path = Path(exp_dir) / "experiment.json"
+    if not path.exists():
         raise ConfigError(f"{exp_dir}: not an experiment dir (no experiment.json); pass the --exp of a training run")
-    return json.loads(info.read_text(encoding="utf-8"))["kind"]
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(info, dict) or "kind" not in info:
+        raise ConfigError(f"{path}: has no experiment kind")
+    return info
+
+
+def read_experiment_kind(exp_dir: str | Path) -> str:
+    return read_experiment_info(exp_dir)["kind"]
+
+
+def check_experiment_kind(exp_dir: str | Path, kind: str) -> None:
+    """ConfigError when ``exp_dir`` already holds an experiment of another kind."""
+    if (Path(exp_dir) / "experiment.json").exists():
+        previous = read_experiment_kind(exp_dir)
+        if previous != kind:
+            raise ConfigError(f"{exp_dir}: holds a {previous!r} experiment, not {kind!r}; use another --exp")
+
+
+def load_saved_config(exp_dir: str | Path, cls: type[T]) -> T:
+    """The resolved config an experiment was trained with (``EXP/config.yaml``)."""
+    from promptevc.train.config import load_train_config
+
+    path = Path(exp_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{exp_dir}: no config.yaml; pass the --exp of a training run")
+    return load_train_config(cls, path)
 
 
 class Experiment:
@@ -58,6 +90,7 @@ class Experiment:
         argv: Sequence[str] | None = None,
         is_main: bool = True,
         tensorboard: bool = True,
+        info: dict[str, Any] | None = None,
     ) -> None:
         self.dir = Path(exp_dir)
         self.kind = kind
@@ -71,20 +104,15 @@ class Experiment:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "checkpoints").mkdir(exist_ok=True)
         info_path = self.dir / "experiment.json"
-        if info_path.exists():
-            previous = json.loads(info_path.read_text(encoding="utf-8")).get("kind")
-            if previous != kind:
-                raise ConfigError(f"{self.dir}: holds a {previous!r} experiment, not {kind!r}; use another --exp")
+        check_experiment_kind(self.dir, kind)
         save_yaml(config, self.dir / "config.yaml")
         argv = list(argv if argv is not None else sys.argv)
         with open(self.dir / "command.txt", "a", encoding="utf-8") as f:
             f.write(" ".join(shlex.quote(a) for a in argv) + "\n")
         (self.dir / "git_commit.txt").write_text(git_commit() + "\n", encoding="utf-8")
-        info_path.write_text(
-            json.dumps({"kind": kind, "toolkit_version": __version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S")},
-                       indent=2),
-            encoding="utf-8",
-        )
+        facts = {"kind": kind, "toolkit_version": __version__, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 **(info or {})}
+        info_path.write_text(json.dumps(facts, indent=2), encoding="utf-8")
         handler = logging.FileHandler(self.dir / "train.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("promptevc").addHandler(handler)

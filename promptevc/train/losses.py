@@ -1,7 +1,9 @@
-"""Losses of the acoustic model (DESIGN §4, PromptEVC Eq. 3-6, EINet Eq. 6).
+"""Training losses: the acoustic model's (DESIGN §4, PromptEVC Eq. 3-6, EINet Eq. 6) and the
+vocoder's least-squares GAN losses (HiFi-GAN).
 
 All masked terms average over valid positions only. :func:`acoustic_losses` returns every term
-(unweighted, detached copies for logging) and the weighted total used for the backward pass.
+(unweighted, detached 0-d tensors for logging: no host sync per step) and the weighted total used
+for the backward pass.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def acoustic_losses(
     weights: LossWeights,
     evaluator: nn.Module | None = None,
     mel_denorm: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """Weighted total loss and a dict of the unweighted terms.
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted total loss and a dict of the unweighted terms (detached 0-d tensors).
 
     ``out``: :meth:`PromptEVC.forward` outputs. ``evaluator``: the frozen emotion evaluator; its
     cross-entropy on ``mel_denorm`` (B, n_mels, F), the generated mel in the AudioConfig's log
@@ -67,4 +69,23 @@ def acoustic_losses(
         logits = evaluator(mel_denorm, batch["mel_lens"])["logits"]
         terms["emotion"] = nn.functional.cross_entropy(logits.float(), batch["emotion"])
     total = sum(getattr(weights, k) * v for k, v in terms.items())
-    return total, {k: float(v.detach()) for k, v in terms.items()}
+    return total, {k: v.detach() for k, v in terms.items()}
+
+
+def discriminator_loss(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
+    """sum over discriminators of mean((1 - D(y))^2) + mean(D(G(x))^2)."""
+    return sum(torch.mean((1 - r) ** 2) + torch.mean(f**2) for r, f in zip(real, fake, strict=True))
+
+
+def generator_adversarial_loss(fake: list[torch.Tensor]) -> torch.Tensor:
+    """sum over discriminators of mean((1 - D(G(x)))^2)."""
+    return sum(torch.mean((1 - f) ** 2) for f in fake)
+
+
+def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """sum over discriminators and layers of L1(features(y), features(G(x))), real detached."""
+    return sum(
+        torch.mean(torch.abs(r.detach() - f))
+        for real_d, fake_d in zip(real, fake, strict=True)
+        for r, f in zip(real_d, fake_d, strict=True)
+    )

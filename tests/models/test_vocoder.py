@@ -23,8 +23,8 @@ from promptevc.models.vocoder.hifigan import (
     fold_weight_norm,
     hifigan_preset,
     official_config_to_configs,
-    write_hifigan_release,
 )
+from promptevc.models.vocoder.registry import write_vocoder_release
 from promptevc.models.vocoder.speecht5 import speecht5_to_hifigan
 
 # hop 8 * 8 * 4 = 256 like AudioConfig(); 8 channels so the whole file runs in seconds.
@@ -220,7 +220,7 @@ def test_official_config_maps_onto_audio_config():
 
 def test_release_round_trip(tmp_path):
     gen = tiny_generator(resblock="2")
-    write_hifigan_release(tmp_path / "rel", gen, AudioConfig())
+    write_vocoder_release(tmp_path / "rel", gen, AudioConfig())
     assert detect_vocoder_kind(tmp_path / "rel") == "release"
     meta = json.loads((tmp_path / "rel" / "meta.json").read_text())
     assert meta["kind"] == "vocoder" and meta["audio"]["sample_rate"] == 16000
@@ -234,7 +234,7 @@ def test_release_round_trip(tmp_path):
 def test_release_with_extra_weight_is_rejected(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    write_hifigan_release(tmp_path / "rel", tiny_generator(), AudioConfig())
+    write_vocoder_release(tmp_path / "rel", tiny_generator(), AudioConfig())
     weights = tmp_path / "rel" / "model.safetensors"
     state = load_file(str(weights))
     state["ups.9.weight"] = torch.zeros(2)
@@ -340,7 +340,7 @@ def test_unknown_local_folder_is_explained(tmp_path):
 
 
 def test_vocoder_interface_batches_and_checks_shape(tmp_path):
-    write_hifigan_release(tmp_path / "rel", tiny_generator(), AudioConfig())
+    write_vocoder_release(tmp_path / "rel", tiny_generator(), AudioConfig())
     vocoder = load_vocoder(tmp_path / "rel")
     mel = random_mel(3, 5)
     batch = vocoder(mel)
@@ -386,7 +386,7 @@ def test_griffin_lim_is_explicit_and_labelled(speech_wav, caplog):
 
 
 def test_vocode_cli_writes_same_length_audio(tmp_path, speech_file, capsys):
-    write_hifigan_release(tmp_path / "rel", tiny_generator(), AudioConfig())
+    write_vocoder_release(tmp_path / "rel", tiny_generator(), AudioConfig())
     out = tmp_path / "out.wav"
     assert main(["vocode", str(speech_file), "-o", str(out), "--vocoder", str(tmp_path / "rel"),
                  "--device", "cpu"]) == 0

@@ -28,12 +28,12 @@ def tiny_text_encoder(tiny_encoder_dir):
 
 @pytest.fixture
 def tiny_cfg(tiny_encoder_dir):
-    """Factory: the tiny ExperimentConfig (with small mels) plus dotted overrides."""
+    """Factory: the tiny acoustic training config plus dotted overrides."""
     from promptevc.config import load_yaml
-    from promptevc.models.config import ExperimentConfig
+    from promptevc.train.acoustic import AcousticExperimentConfig
 
     def make(*overrides: str):
-        return load_yaml(ExperimentConfig, TINY_CONFIG,
+        return load_yaml(AcousticExperimentConfig, TINY_CONFIG,
                          [f"model.descriptor.encoder={tiny_encoder_dir}", "model.content.num_units=12",
                           "model.speaker.in_dim=12", *overrides])
 

@@ -144,8 +144,8 @@ def make_random_release(cfg, text_encoder, root: Path, k: int = 12, reference=No
     from promptevc.config import save_yaml
     from promptevc.features.content import ContentConfig, UnitExtractor
     from promptevc.models.evc import build_model
-    from promptevc.train.acoustic import export_release
     from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
+    from promptevc.train.loop import export_release
 
     torch.manual_seed(0)
     model = build_model(cfg, text_encoder=text_encoder)

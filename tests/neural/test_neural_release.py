@@ -137,9 +137,9 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
 
     from promptevc.cli import main
     from promptevc.config import AudioConfig, load_yaml, to_dict
-    from promptevc.models.config import ExperimentConfig
     from promptevc.models.evaluator import EmotionEvaluator, EvaluatorConfig
     from promptevc.release import write_release
+    from promptevc.train.acoustic import AcousticExperimentConfig
     from promptevc.train.experiment import read_metrics
 
     ev_cfg = EvaluatorConfig(channels=8, n_blocks=1, attention_dim=4, embed_dim=6, dropout=0.0)
@@ -153,7 +153,7 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
                  "--evaluator", str(ev_release), "--set", "model.reference=evaluator", "--set",
                  f"model.descriptor.encoder={tiny_encoder_dir}", "--set", "train.max_steps=2", "--set",
                  "train.log_every=1", "--no-progress"]) == 0
-    assert load_yaml(ExperimentConfig, exp / "config.yaml").model.ref_dim == 6
+    assert load_yaml(AcousticExperimentConfig, exp / "config.yaml").model.ref_dim == 6
     assert any(r["name"] == "emotion" for r in read_metrics(exp))
     release = exp / "release"
     assert (release / "evaluator" / "model.safetensors").is_file()

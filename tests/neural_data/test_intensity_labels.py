@@ -7,9 +7,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from promptevc.cli import main
+from promptevc.data.intensity import logodds_scores, projection_scores, rank_normalise
 from promptevc.data.kaldi import read_scp
 from promptevc.errors import ConfigError
-from promptevc.train.intensity_labels import logodds_scores, projection_scores, rank_normalise
 
 
 def _toy(seed: int = 0):

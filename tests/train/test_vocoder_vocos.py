@@ -9,8 +9,10 @@ import yaml
 from promptevc.cli import main
 from promptevc.config import AudioConfig
 from promptevc.data.kaldi import write_scp
+from promptevc.train.config import load_train_config
 from promptevc.train.experiment import read_metrics
-from promptevc.train.vocoder import export_release, load_training_config
+from promptevc.train.loop import export_release
+from promptevc.train.vocoder import VocoderExperimentConfig
 from promptevc.utils.synth import synth_speech
 
 
@@ -35,7 +37,7 @@ def test_vocos_trains_exports_and_fine_tunes(tmp_path):
 
     data, exp = _data_dir(tmp_path), tmp_path / "exp"
     assert _train("--data", str(data), "--exp", str(exp), "--set", "train.max_steps=8",
-                  "--set", "train.valid_every_steps=8", "--set", "train.save_every_steps=8") == 0
+                  "--set", "train.valid_every=8", "--set", "train.save_every=8") == 0
     valid = {int(r["step"]): float(r["value"]) for r in read_metrics(exp) if r["split"] == "valid"}
     assert valid[8] < 0.9 * valid[0], valid  # held-out mel L1 goes down
 
@@ -55,8 +57,8 @@ def test_vocos_trains_exports_and_fine_tunes(tmp_path):
     exp2 = tmp_path / "ft"
     assert main(["-q", "train-vocoder", "--config", "vocoder_tiny", "--device", "cpu", "--no-progress",
                  "--data", str(data), "--exp", str(exp2), "--init", str(exp / "release"),
-                 "--set", "train.max_steps=1", "--set", "train.valid_every_steps=1"]) == 0
-    saved = load_training_config(exp2 / "config.yaml")
+                 "--set", "train.max_steps=1", "--set", "train.valid_every=1"]) == 0
+    saved = load_train_config(VocoderExperimentConfig, exp2 / "config.yaml")
     assert saved.architecture == "vocos" and saved.audio == AudioConfig.preset("hifigan22k")
     first = [float(r["value"]) for r in read_metrics(exp2) if r["split"] == "valid" and int(r["step"]) == 0]
     assert first and abs(first[0] - valid[8]) < 0.05 * valid[8]  # starts where the first run ended

@@ -338,11 +338,3 @@ class HiFiGANVocoder(GeneratorVocoder):
             raise ModelLoadError(f"{generator_path}: expected a dict with a 'generator' state dict")
         return cls.from_generator_state(gen_cfg, audio, state, name=str(generator_path))
 
-
-def write_hifigan_release(
-    out_dir: str | Path, generator: HiFiGANGenerator, audio: AudioConfig, meta: dict[str, Any] | None = None
-) -> Path:
-    """Write a generator-only HiFi-GAN release (see :func:`registry.write_vocoder_release`)."""
-    from promptevc.models.vocoder.registry import write_vocoder_release
-
-    return write_vocoder_release(out_dir, generator, audio, meta)

@@ -1,4 +1,4 @@
-"""Emotion-intensity pseudo-labels from the emotion evaluator (recipe stage 4, ``promptevc label-intensity``).
+"""Emotion-intensity pseudo-labels from the emotion evaluator: a data step (recipe stage 4, ``promptevc label-intensity``).
 
 ESD has no intensity annotation. Like Emovox (Zhou et al., IEEE TAC 2022), whose relative
 attribute ranking (RAR) scores each emotional utterance by how far it is from neutral speech,
@@ -47,7 +47,7 @@ def evaluator_outputs(
     """Embeddings ``(N, E)`` and logits ``(N, 5)`` of every utterance in feats.scp (whole utterances)."""
     from tqdm import tqdm
 
-    from promptevc.train.evaluator import MelDataset, collate_mels
+    from promptevc.data.mel_dataset import MelDataset, collate_mels
 
     ds = MelDataset(data_dir, require_labels=False)
     evaluator = evaluator.to(device).eval()
