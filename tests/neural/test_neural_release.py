@@ -62,11 +62,12 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
 def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
     from promptevc.config import AudioConfig
     from promptevc.engines.neural import NeuralEngine
-    from promptevc.models.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator, write_hifigan_release
+    from promptevc.models.vocoder.hifigan import HiFiGANConfig, HiFiGANGenerator
+    from promptevc.models.vocoder.registry import write_vocoder_release
     from promptevc.prompt.control import EmotionControl
 
     release, _ = make_random_release(tiny_cfg("audio.n_mels=40"), tiny_text_encoder, tmp_path / "a")
-    vocoder = write_hifigan_release(tmp_path / "voc80", HiFiGANGenerator(HiFiGANConfig(
+    vocoder = write_vocoder_release(tmp_path / "voc80", HiFiGANGenerator(HiFiGANConfig(
         resblock="2", upsample_rates=[8, 8, 4], upsample_kernel_sizes=[16, 16, 8], upsample_initial_channel=8,
         resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 2]]), n_mels=80), AudioConfig())
     with pytest.raises(ModelLoadError, match="n_mels 40 vs 80"):  # vocoder's AudioConfig differs
