@@ -15,8 +15,8 @@ LibriVox clips of Debian's ``pocketsphinx-testdata`` carry a 60 Hz line 14-26 dB
 spectrum around it, and a DC offset) is tracked as a voiced "F0" of 50-65 Hz in pauses and
 unvoiced consonants. The prosody engine and the evaluator track F0 on a copy without DC and
 hum; the hum is a stationary line, so it is estimated by complex demodulation at the line's
-frequency (a lock-in amplifier), smoothed over :data:`HUM_WINDOW_S` and subtracted, which leaves
-a voice passing through 50/60 Hz all but untouched (a notch filter would cut it).
+frequency (a lock-in amplifier) with a running median over :data:`HUM_WINDOW_S` and subtracted,
+which leaves a voice passing through 50/60 Hz all but untouched (a notch filter would cut it).
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ MAINS_HZ = (50.0, 60.0)
 HUM_MIN_DB = 12.0
 #: Harmonics of the mains frequency that are removed when they, too, stand out as lines.
 HUM_HARMONICS = 4
-#: Smoothing of the hum's complex amplitude (s): follows slow level drift, averages out speech.
-HUM_WINDOW_S = 0.5
+#: Hann blocks (s, half overlapping) over which the demodulated line is averaged: they pass
+#: ±10 Hz around the line and take a voice 20 Hz or more away (and the image at twice the
+#: line's frequency) down by 30 dB or more.
+HUM_BLOCK_S = 0.1
+#: Running-median window (s) of the hum's phasor: follows slow level drift; a voice near the
+#: line's frequency for less than half of it leaves no trace.
+HUM_WINDOW_S = 2.0
 #: Shortest input (s) on which hum is detected (0.25 Hz bins need 4 s; shorter input gets 1/T).
 HUM_MIN_SECONDS = 1.0
 
@@ -97,23 +102,49 @@ def detect_hum(x: np.ndarray, sample_rate: int, min_contrast_db: float = HUM_MIN
 def remove_hum(x: np.ndarray, sample_rate: int, hum: Hum) -> np.ndarray:
     """``x`` (T,) minus the stationary part of the hum's lines, float64 (T,).
 
-    For each line at ``k * hum.hz``: the complex amplitude ``a(t)`` = Hann-smoothed (over
-    :data:`HUM_WINDOW_S`) ``x(t) exp(-j w t)``, and ``2 Re(a(t) exp(j w t))`` is subtracted. The
-    line's frequency may be off by a fraction of a hertz (the mains drifts): ``a(t)`` then turns
-    slowly and the smoothing follows it.
+    For each line at ``k * hum.hz``: ``x`` is demodulated at the line (``x(t) exp(-j w t)``) and
+    averaged over Hann blocks of :data:`HUM_BLOCK_S`, which leaves the line as a fixed phasor, turning
+    slowly if the mains is a little off its nominal frequency. That offset is found as the one
+    that adds the blocks up most coherently (within ±0.3 Hz); the phasor is then the running
+    median, over :data:`HUM_WINDOW_S`, of the quieter half of the blocks (the hum is as strong in
+    pauses as under speech, a voice near the line's frequency is not), and
+    ``2 Re(a(t) exp(j w t))`` is subtracted.
     """
-    from scipy.signal import fftconvolve
-
     y = np.array(x, dtype=np.float64)
     n = len(y)
-    win = np.hanning(max(3, int(HUM_WINDOW_S * sample_rate) | 1))
-    win /= win.sum()
-    norm = fftconvolve(np.ones(n), win, mode="same")  # edge correction of the truncated window
+    size = max(4, int(round(HUM_BLOCK_S * sample_rate)))
+    hop = size // 2
+    n_blocks = (n - size) // hop + 1 if n >= size else 0
+    if n_blocks < 3:
+        return y
+    from numpy.lib.stride_tricks import sliding_window_view
+
     t = np.arange(n) / sample_rate
+    starts = np.arange(n_blocks) * hop
+    t_blocks = (starts + size / 2) / sample_rate
+    win = np.hanning(size)
+    win /= win.sum()
+    offsets = np.arange(-0.3, 0.3001, 0.005)
+    half = max(1, int(round(HUM_WINDOW_S / (hop / sample_rate))) // 2)
+    # The phasor is read in the quieter half of the blocks (pauses, weak consonants): the hum is
+    # the same there, and a voice near the line's frequency is not.
+    frames = sliding_window_view(y, size)[::hop][:n_blocks]
+    power = (frames ** 2) @ win
+    quiet = power <= np.median(power)
     for k in hum.harmonics:
-        carrier = np.exp(-2j * np.pi * k * hum.hz * t)
-        amp = fftconvolve(y * carrier, win, mode="same") / np.maximum(norm, 1e-12)
-        y -= 2.0 * np.real(amp * np.conj(carrier))
+        hz = k * hum.hz
+        carrier = np.exp(-2j * np.pi * hz * t)
+        z = (sliding_window_view(y * carrier, size)[::hop][:n_blocks]) @ win
+        rot = np.exp(-2j * np.pi * offsets[:, None] * t_blocks[None, :])
+        off = float(offsets[int(np.argmax(np.abs(rot @ z)))])
+        zr = z * np.exp(-2j * np.pi * off * t_blocks)
+        phasor = np.empty(n_blocks, dtype=complex)
+        for b in range(n_blocks):  # running median over the window's quieter blocks
+            lo, hi = max(0, b - half), min(n_blocks, b + half + 1)
+            sel = zr[lo:hi][quiet[lo:hi]] if quiet[lo:hi].any() else zr[lo:hi]
+            phasor[b] = np.median(sel.real) + 1j * np.median(sel.imag)
+        amp = np.interp(t, t_blocks, phasor.real) + 1j * np.interp(t, t_blocks, phasor.imag)
+        y -= 2.0 * np.real(amp * np.conj(carrier) * np.exp(2j * np.pi * off * t))
     return y
 
 
