@@ -23,7 +23,10 @@ profile field         measured metric       scale     dead band
 
 A cue passes at one requested intensity when the median measured change over that emotion's
 utterances has the expected sign and is beyond the dead band; its overall verdict is PASS when
-it passes at every intensity above 0 that was evaluated.
+it passes at every intensity above 0 that was evaluated. An intensity at which the prosody
+engine's plan itself moves the cue by less than the dead band (e.g. surprise's duration x1.006
+at intensity 0.1) is listed without a verdict (``below_band``): the check could only fail there,
+even for a conversion that does exactly what was planned.
 """
 
 from __future__ import annotations
@@ -136,15 +139,24 @@ def _num(v) -> float:
         return math.nan
 
 
+def _band(cue: Cue) -> float:
+    return math.log1p(cue.dead_band) if cue.log_scale else cue.dead_band
+
+
+def _below_band(cue: Cue, planned: float) -> bool:
+    """True when the plan moves the cue by less than its dead band (NaN plan: unknown, False)."""
+    delta = _change(cue, planned, 1.0 if cue.log_scale else 0.0) if math.isfinite(planned) else math.nan
+    return math.isfinite(delta) and abs(delta) < _band(cue)
+
+
 def _verdict(cue: Cue, expected: int, measured: float) -> str:
     if expected == 0 or not math.isfinite(measured):
         return ""
     identity = 1.0 if cue.log_scale else 0.0
     delta = _change(cue, measured, identity)
-    band = math.log1p(cue.dead_band) if cue.log_scale else cue.dead_band
     if not math.isfinite(delta):
         return ""
-    return "PASS" if np.sign(delta) == expected and abs(delta) >= band else "FAIL"
+    return "PASS" if np.sign(delta) == expected and abs(delta) >= _band(cue) else "FAIL"
 
 
 def _expected_text(cue: Cue, expected: int) -> str:
@@ -155,8 +167,8 @@ def direction_table(rows: list[dict], profiles: dict[str, Any] | None = None) ->
     """One entry per (emotion, cue) for the emotions present in ``rows`` (successful pairs).
 
     Each entry: emotion, metric, cue label, unit, expected (+1/-1/0), ``levels`` (per requested
-    intensity > 0: intensity, n, median measured value, planned value, verdict) and ``verdict``
-    (PASS / FAIL over all levels; "" when not checked).
+    intensity > 0: intensity, n, median measured value, planned value, ``below_band``, verdict;
+    "" where not judged) and ``verdict`` (PASS / FAIL over the judged levels; "" when none).
     """
     expected = expected_directions(profiles)
     table = []
@@ -178,12 +190,15 @@ def direction_table(rows: list[dict], profiles: dict[str, Any] | None = None) ->
                           or _num(r.get("intensity")) == level]
                 values = [v for v in values if math.isfinite(v)]
                 measured = float(np.median(values)) if values else math.nan
+                planned = planned_change(emotion, level, cue.metric) if math.isfinite(level) else math.nan
+                below = exp != 0 and _below_band(cue, planned)
                 entries.append({
                     "intensity": level,
                     "n": len(values),
                     "measured": measured,
-                    "planned": planned_change(emotion, level, cue.metric) if math.isfinite(level) else math.nan,
-                    "verdict": _verdict(cue, exp, measured),
+                    "planned": planned,
+                    "below_band": below,
+                    "verdict": "" if below else _verdict(cue, exp, measured),
                 })
             verdicts = [e["verdict"] for e in entries if e["verdict"]]
             overall = "" if not verdicts else "PASS" if all(v == "PASS" for v in verdicts) else "FAIL"

@@ -248,7 +248,8 @@ def direction_lines(directions: list[dict]) -> list[str]:
     lines = [f"**{passed} of {len(checked)} cue checks pass.** Measured: median over the utterances of each "
              "emotion and intensity (change against the source); plan: what the prosody engine's profile "
              "asks for at that intensity. A cue passes when the change has the expected sign and is beyond "
-             "its dead band (0.1 st, 1 % for ratios (2 % pauses), 0.2 dB).", ""]
+             "its dead band (0.1 st, 1 % for ratios (2 % pauses), 0.2 dB); where the plan itself asks for "
+             "less than the dead band, the level is shown without a verdict.", ""]
     return lines + _table(["emotion", "cue", "expected"] + heads + ["verdict"], rows)
 
 
