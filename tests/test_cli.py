@@ -54,3 +54,18 @@ def test_help_is_fast_and_light():
     code = "import sys; from promptevc.cli import build_parser; build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_prosody_convert_does_not_import_torch(tmp_path):
+    # The embedded engine's cold start (target <= 1 s for a 3 s input) must not pay for torch.
+    import soundfile as sf
+
+    from promptevc.utils.synth import synth_speech
+
+    src = tmp_path / "in.wav"
+    sf.write(src, synth_speech(f0_hz=140.0, seconds=1.0), 16000)
+    code = ("import sys; from promptevc.cli import main; "
+            f"rc = main(['convert', {str(src)!r}, '--emotion', 'sad', '-o', {str(tmp_path / 'out.wav')!r}]); "
+            "print(rc, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "0 False"

@@ -74,6 +74,22 @@ def _line_contrast_db(freqs: np.ndarray, power: np.ndarray, hz: float) -> float:
     return float(10.0 * np.log10(line.max() / max(float(np.median(around)), 1e-30) + 1e-30))
 
 
+def _welch(x: np.ndarray, sample_rate: int, seg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power spectrum (frequencies, mean periodogram) with Hann segments of ``seg`` samples,
+    half overlapping, each without its mean; unscaled (only ratios of it are used). NumPy only:
+    the prosody engine's cold start does not pay for importing scipy.signal (~0.5 s)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    hop = max(1, seg // 2)
+    frames = sliding_window_view(x, seg)[::hop]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    win = np.hanning(seg + 1)[:seg]  # periodic Hann
+    power = np.zeros(seg // 2 + 1)
+    for frame in frames:  # a few 4 s segments: one FFT each keeps memory at one segment
+        power += np.abs(np.fft.rfft(frame * win)) ** 2
+    return np.fft.rfftfreq(seg, 1.0 / sample_rate), power / len(frames)
+
+
 def detect_hum(x: np.ndarray, sample_rate: int, min_contrast_db: float = HUM_MIN_DB) -> Hum | None:
     """The mains hum in ``x`` (T,), or None (also for input under :data:`HUM_MIN_SECONDS`).
 
@@ -82,13 +98,11 @@ def detect_hum(x: np.ndarray, sample_rate: int, min_contrast_db: float = HUM_MIN
     around it. Harmonics 2..:data:`HUM_HARMONICS` are included when they stand out as much (a
     harmonic that does not is left alone: it would mostly be the voice's own energy there).
     """
-    from scipy.signal import welch
-
     x = np.asarray(x, dtype=np.float64)
     if len(x) < HUM_MIN_SECONDS * sample_rate or sample_rate < 1000:
         return None
     seg = int(min(len(x), 4 * sample_rate))
-    freqs, power = welch(x - x.mean(), sample_rate, window="hann", nperseg=seg, noverlap=seg // 2)
+    freqs, power = _welch(x - x.mean(), sample_rate, seg)
     contrast = {hz: _line_contrast_db(freqs, power, hz) for hz in MAINS_HZ}
     hz = max(contrast, key=contrast.get)
     if contrast[hz] < min_contrast_db:
