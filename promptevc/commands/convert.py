@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
              "tempo/pitch/volume hints, which are always read by the parser",
     )
     parser.add_argument(
+        "--prompt-mapper", choices=("diffusion", "projection"), default=None,
+        help="neural only: how the model turns the prompt's text embedding into the emotion embedding. diffusion "
+             "(default): sampled by the diffusion prompt mapper (seeded by --seed); projection: the release's linear "
+             "e_txt -> e_ref head, the 'w/o prompt mapper' ablation",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, metavar="N",
         help="neural only: torch CPU threads (default: torch's default, all cores; OMP_NUM_THREADS also works)",
     )
@@ -115,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
             choose_subtype(fmt, args.subtype, None)
     policy = InputConfig() if args.max_seconds is None else InputConfig(max_seconds=args.max_seconds)
     if args.engine != "neural":
-        for flag, value in (("--control", args.control), ("--threads", args.threads)):
+        for flag, value in (("--control", args.control), ("--threads", args.threads),
+                            ("--prompt-mapper", args.prompt_mapper)):
             if value is not None:
                 raise ConfigError(f"{flag} is an option of the neural engine; add --engine neural --model RELEASE")
     converter = Converter.load(
@@ -124,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.engine == "neural":
         converter.engine.set_control_mode(args.control or "learned")
+        converter.engine.set_prompt_mapper(args.prompt_mapper or "diffusion")
         if args.threads is not None:
             import torch
 

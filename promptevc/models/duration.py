@@ -41,18 +41,27 @@ class DurationPredictor(nn.Module):
 
 
 def durations_from_log(log_dur: torch.Tensor, mask: torch.Tensor, scale: float | torch.Tensor = 1.0) -> torch.Tensor:
-    """Integer frame counts (B, N) from predicted log(d + 1): round(exp(x) - 1) * scale, at least 1.
+    """Integer frame counts (B, N) from predicted log(d + 1): (exp(x) - 1) * scale, at least 1 frame.
 
-    Every unit keeps at least one frame so no content is dropped; ``scale`` (> 1 = slower) is
-    applied before rounding. Padded units get 0.
+    Rounding is cumulative: the running sum of the real-valued durations is rounded and
+    differenced, so each utterance's total length (and every prefix of it) is the real-valued
+    total to within half a frame. Rounding each unit on its own would not: most units last 1-3
+    frames, and a tempo change of 10-15 % (ESD's sad, or a "slower" hint) moves few of them past
+    a rounding threshold, so the rendered tempo would barely follow the prediction. Every unit
+    keeps at least one frame (no content is dropped: with real-valued durations >= 1 the rounded
+    running sum grows by at least one per unit); ``scale`` (> 1 = slower) is applied first.
+    Padded units get 0.
     """
     if not torch.is_tensor(scale):
         scale = torch.tensor(scale, device=log_dur.device)
-    scale = scale.to(log_dur.device, log_dur.dtype)
+    scale = scale.to(log_dur.device, torch.float64)
     if scale.dim() == 1:
         scale = scale.unsqueeze(-1)
-    d = torch.round((torch.exp(log_dur) - 1.0).clamp(min=0.0) * scale).clamp(min=1.0)
-    return (d * mask.to(d.dtype)).long()
+    m = mask.to(torch.float64)
+    d = ((torch.exp(log_dur.to(torch.float64)) - 1.0).clamp(min=0.0) * scale).clamp(min=1.0) * m
+    ends = torch.floor(torch.cumsum(d, 1) + 0.5)
+    starts = torch.cat([torch.zeros_like(ends[:, :1]), ends[:, :-1]], dim=1)
+    return ((ends - starts) * m).long()
 
 
 def length_regulate(h: torch.Tensor, durations: torch.Tensor, max_len: int | None = None

@@ -40,6 +40,9 @@ from promptevc.models.prosody import ProsodyPredictor, denormalise_f0
 from promptevc.models.renderer import EmotionRenderer
 from promptevc.prompt.control import EMOTIONS
 
+#: How e_txt becomes e_pm at inference: the diffusion prompt mapper, or its linear ablation head.
+PROMPT_MAPPERS = ("diffusion", "projection")
+
 
 class PromptEVC(nn.Module):
     """The composed acoustic model; see the module docstring for the data flow."""
@@ -143,7 +146,8 @@ class PromptEVC(nn.Module):
         e_ref (B, E) raw evaluator embeddings.
 
         Returns outputs for :mod:`promptevc.train.losses` (standardised mels (B, F, n_mels),
-        predictions, masks) and the diffusion loss ``loss_diffusion`` (a scalar).
+        predictions, masks), the diffusion loss ``loss_diffusion`` (a scalar) and, with the
+        ablation head, ``loss_projection`` (a scalar).
         """
         units, unit_lens, durations = batch["units"], batch["unit_lens"], batch["durations"]
         mel_lens = batch["mel_lens"]
@@ -157,6 +161,8 @@ class PromptEVC(nn.Module):
         # The mapper learns to reproduce e_ref; the target is detached so the diffusion loss cannot
         # pull the (learned) reference space towards whatever is easy to denoise.
         loss_diffusion = self.prompt_mapper.loss(e_ref.detach(), desc["e_txt"])
+        loss_projection = (self.prompt_mapper.projection_loss(e_ref.detach(), desc["e_txt"])
+                           if self.prompt_mapper.projection is not None else None)
 
         probs = nn.functional.one_hot(emotion, len(EMOTIONS)).to(e_ref.dtype)
         g, f0_stats = self.global_condition(probs, batch["intensity"], e_ref, batch["spk_emb"])
@@ -182,15 +188,25 @@ class PromptEVC(nn.Module):
             "desc_intensity": desc["intensity"],
             "desc_logits": desc["logits"],
             "loss_diffusion": loss_diffusion,
+            **({"loss_projection": loss_projection} if loss_projection is not None else {}),
         }
 
     # ---------------------------------------------------------------- inference
     @torch.no_grad()
     def embed_prompts(self, prompts: Sequence[str], generator: torch.Generator | None = None,
-                      steps: int | None = None) -> dict[str, torch.Tensor]:
-        """prompts -> dict(e_pm (B, E) standardised emotion embedding, intensity (B,), probs (B, K))."""
+                      steps: int | None = None, mapper: str = "diffusion") -> dict[str, torch.Tensor]:
+        """prompts -> dict(e_pm (B, E) standardised emotion embedding, intensity (B,), probs (B, K)).
+
+        ``mapper``: "diffusion" (DDIM sampling of the prompt mapper, seeded by ``generator``) or
+        "projection" (the linear ablation head, deterministic).
+        """
+        if mapper not in PROMPT_MAPPERS:
+            raise ValueError(f"prompt mapper {mapper!r}: choose {' or '.join(PROMPT_MAPPERS)}")
         desc = self.descriptor(list(prompts))
-        e_pm = self.prompt_mapper.sample(desc["e_txt"], steps=steps, generator=generator)
+        if mapper == "projection":
+            e_pm = self.prompt_mapper.project(desc["e_txt"])
+        else:
+            e_pm = self.prompt_mapper.sample(desc["e_txt"], steps=steps, generator=generator)
         return {"e_pm": e_pm, "intensity": desc["intensity"], "probs": desc["logits"].softmax(-1)}
 
     @torch.no_grad()
@@ -256,10 +272,16 @@ class PromptEVC(nn.Module):
         }
 
 
-def build_model(cfg: AcousticConfig, *, text_encoder: tuple[Any, nn.Module] | None = None) -> PromptEVC:
-    """Build the model from its config (loads the pretrained text encoder unless given as (tokenizer, model))."""
-    tokenizer, encoder = text_encoder if text_encoder is not None else load_text_encoder(cfg.model.descriptor.encoder)
-    descriptor = EmotionDescriptor(cfg.model.descriptor, tokenizer, encoder, n_emotions=len(EMOTIONS))
+def build_model(cfg: AcousticConfig, *, text_encoder: tuple[Any, nn.Module] | None = None,
+                text_encoder_revision: str | None = None) -> PromptEVC:
+    """Build the model from its config (loads the pretrained text encoder unless given as (tokenizer, model)).
+
+    ``text_encoder_revision``: the hub commit to load a repo-id encoder at (a release's pin).
+    """
+    tokenizer, encoder = text_encoder if text_encoder is not None else load_text_encoder(
+        cfg.model.descriptor.encoder, revision=text_encoder_revision)
+    descriptor = EmotionDescriptor(cfg.model.descriptor, tokenizer, encoder, n_emotions=len(EMOTIONS),
+                                   revision=text_encoder_revision)
     return PromptEVC(cfg, descriptor)
 
 

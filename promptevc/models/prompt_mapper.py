@@ -14,6 +14,12 @@ probability ``cond_dropout`` during training; ``guidance`` > 1 extrapolates at s
 
 The denoiser sees three tokens, [x_t, e_txt, time], through a small Transformer encoder and reads
 eps off the x_t token.
+
+Ablation (``cfg.projection``): a linear head ``e_txt -> e_ref`` trained beside the mapper with an
+MSE loss on a *detached* e_txt, so it learns from the same text embedding without changing
+anything else the model learns. :meth:`PromptMapper.project` is the deterministic point estimate
+PromptEVC's "w/o prompt mapper" row stands for; the neural engine uses it with
+``--prompt-mapper projection``.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class PromptMapper(nn.Module):
         self.net = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.out = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, emb_dim))
         self.register_buffer("alpha_bars", make_alpha_bars(cfg), persistent=False)
+        self.projection = nn.Linear(txt_dim, emb_dim) if cfg.projection else None
 
     def eps(self, x_t: torch.Tensor, e_txt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Predicted noise (B, E) for noisy x_t (B, E) at integer steps t (B,) in [0, T)."""
@@ -93,6 +100,18 @@ class PromptMapper(nn.Module):
             drop = torch.rand(b, 1, device=x0.device) < self.cfg.cond_dropout
             e_txt = torch.where(drop, self.null_txt.expand_as(e_txt), e_txt)
         return nn.functional.mse_loss(self.eps(x_t, e_txt, t), noise)
+
+    def projection_loss(self, x0: torch.Tensor, e_txt: torch.Tensor) -> torch.Tensor:
+        """MSE of the ablation head's estimate of x0 (B, E) from a detached e_txt (B, D_txt)."""
+        if self.projection is None:
+            raise ValueError("this prompt mapper has no projection head (prompt_mapper.projection is false)")
+        return nn.functional.mse_loss(self.projection(e_txt.detach()), x0)
+
+    def project(self, e_txt: torch.Tensor) -> torch.Tensor:
+        """The ablation head's e_pm (B, E) for e_txt (B, D_txt): a linear read-out, no sampling."""
+        if self.projection is None:
+            raise ValueError("this prompt mapper has no projection head (prompt_mapper.projection is false)")
+        return self.projection(e_txt)
 
     @torch.no_grad()
     def sample(

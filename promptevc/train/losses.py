@@ -65,6 +65,8 @@ def acoustic_losses(
         "descriptor_intensity": nn.functional.mse_loss(out["desc_intensity"], batch["intensity"]),
         "descriptor_emotion": nn.functional.cross_entropy(out["desc_logits"], batch["emotion"]),
     }
+    if "loss_projection" in out:  # the prompt-mapper ablation head (model.prompt_mapper.projection)
+        terms["projection"] = out["loss_projection"]
     if evaluator is not None and mel_denorm is not None and weights.emotion > 0:
         logits = evaluator(mel_denorm, batch["mel_lens"])["logits"]
         terms["emotion"] = nn.functional.cross_entropy(logits.float(), batch["emotion"])

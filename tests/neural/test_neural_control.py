@@ -194,3 +194,42 @@ def test_text_encoder_leaves_memory_after_the_prompt_and_comes_back(random_engin
     fresh = engine.model.descriptor(["very sad"])["e_txt"]  # a new prompt: reloaded from cfg.encoder
     assert engine.model.descriptor._frozen_encoder is not None
     torch.testing.assert_close(before, fresh)
+
+
+def test_prompt_mapper_projection_is_the_ablation_head(random_engine, tiny_cfg, tiny_text_encoder, tmp_path,
+                                                       speech_file, capsys):
+    """--prompt-mapper projection: e_pm is the release's linear e_txt -> e_ref head (deterministic),
+    not a diffusion sample; a release trained without the head refuses it in one line."""
+    from promptevc.cli import main
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.errors import ConfigError
+    from promptevc.release import read_release
+
+    engine = random_engine
+    sampled = engine.reader.embed("very happy", 3)
+    engine.set_prompt_mapper("projection")
+    projected = engine.reader.embed("very happy", 3)
+    assert not torch.allclose(projected, sampled)
+    assert torch.equal(projected, engine.reader.embed("very happy", 99))  # no sampling: the seed does not matter
+    with torch.no_grad():
+        e_txt = engine.model.descriptor(["very happy"])["e_txt"]
+        torch.testing.assert_close(projected, engine.model.prompt_mapper.projection(e_txt)[0])
+    _, emb = engine.plan(_parsed("very happy"), seed=3)
+    assert torch.equal(emb, projected)  # what conditions the conversion
+    engine.set_prompt_mapper("diffusion")
+    assert torch.equal(engine.reader.embed("very happy", 3), sampled)
+    with pytest.raises(ConfigError, match="choose"):
+        engine.set_prompt_mapper("linear")
+
+    release, _ = make_random_release(tiny_cfg("model.speaker.in_dim=256", "model.prompt_mapper.projection=false"),
+                                     tiny_text_encoder, tmp_path / "plain")
+    assert not any(".projection." in k for k in read_release(release, kind="acoustic").state_dict)
+    plain = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    with pytest.raises(ConfigError, match="without the projection head"):
+        plain.set_prompt_mapper("projection")
+    out = tmp_path / "o.wav"
+    args = ["convert", str(speech_file), "-o", str(out), "--prompt", "sad", "--prompt-mapper", "projection"]
+    assert main([*args, "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim"]) == 2
+    assert "without the projection head" in capsys.readouterr().err and not out.exists()
+    assert main(args) == 2  # the prosody engine has no prompt mapper
+    assert "--engine neural" in capsys.readouterr().err and not out.exists()

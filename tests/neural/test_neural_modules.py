@@ -66,6 +66,11 @@ def test_length_regulator_expands_runs():
     mask = torch.tensor([[True, True, True], [True, True, False]])
     d = durations_from_log(torch.log1p(torch.tensor([[3.0, 0.2, 1.0], [2.0, 4.0, 9.0]])), mask, 2.0)
     assert d.tolist() == [[6, 1, 2], [4, 8, 0]]  # x2 slower, at least 1 frame, padding 0
+    # Cumulative rounding: a 12 % slower tempo on 1.4-frame units lengthens the utterance by 12 %
+    # (rounding each unit alone would keep every unit at 1 frame: no change at all).
+    runs = torch.log1p(torch.full((1, 50), 1.4))
+    plain, slower = (durations_from_log(runs, torch.ones(1, 50, dtype=torch.bool), s) for s in (1.0, 1.12))
+    assert int(plain.sum()) == 70 and int(slower.sum()) == round(70 * 1.12) and int(slower.min()) >= 1
 
 
 def test_prosody_renderer_decoder_shapes_and_padding():

@@ -159,6 +159,29 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
     release = exp / "release"
     assert (release / "evaluator" / "model.safetensors").is_file()
     wavs = sorted((data.parent / "wavs").glob("*.wav"))
+    # reference.*: the --ref intensity calibration, fitted on the evaluator's embeddings of the
+    # training utterances and their emotion labels
+    from promptevc.data.dataset import AcousticDataset
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.models.intensity import ReferenceIntensity
+    from promptevc.release import read_release
+    from promptevc.train.acoustic import compute_references
+
+    state = read_release(release, kind="acoustic").state_dict
+    assert {k for k in state if k.startswith("reference.")} == {"reference.neutral", "reference.centroids",
+                                                                "reference.quantiles"}
+    train_set = AcousticDataset(data)
+    raw = compute_references(evaluator.eval(), train_set, torch.device("cpu"))
+    labels = torch.tensor([train_set.emotion[u] for u in train_set.utts])
+    expected = ReferenceIntensity.fit(torch.from_numpy(np.stack([raw[u] for u in train_set.utts])), labels, 5)
+    for name, value in expected.state_tensors().items():
+        torch.testing.assert_close(state[f"reference.{name}"], value)
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    ref = sf.read(wavs[-1], dtype="float32")[0]
+    calibrated = engine.read_reference(ref)
+    engine.reference_intensity = None  # without the calibration: 1 - p(neutral)
+    uncalibrated = engine.read_reference(ref)
+    assert calibrated["intensity"] != pytest.approx(uncalibrated["intensity"])
     out = tmp_path / "ref.wav"
     base = ["convert", str(wavs[0]), "--engine", "neural", "--model", str(release), "--vocoder", "griffin-lim",
             "--ref", str(wavs[-1]), "-o", str(out)]
@@ -168,3 +191,41 @@ def test_evaluator_references_and_ref_conversion(corpus, tiny_encoder_dir, tmp_p
     out.unlink()
     assert main([*base, "--prompt", "happy"]) == 2  # two sources of emotion: refused, nothing written
     assert not out.exists()
+
+
+def test_release_pins_the_text_encoder_revision(tiny_cfg, tiny_text_encoder, tmp_path, monkeypatch):
+    """A release trained on a hub text encoder loads it at the commit it recorded (meta.json
+    text_encoder_revision), also when the frozen encoder is loaded again after a release; a pin
+    that is not text is refused."""
+    import yaml
+
+    import promptevc.models.descriptor as descriptor
+    import promptevc.models.evc as evc
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.release import read_release, write_release
+
+    release, _ = make_random_release(tiny_cfg("model.speaker.in_dim=256"), tiny_text_encoder, tmp_path)
+    rel = read_release(release, kind="acoustic")
+    config = yaml.safe_load((release / "config.yaml").read_text())
+    config["model"]["descriptor"]["encoder"] = "acme/tiny-encoder"  # a hub id (never fetched: patched below)
+    pin = "0123456789abcdef0123456789abcdef01234567"
+    hub = write_release(tmp_path / "hub", kind="acoustic", config=config, tensors=dict(rel.state_dict),
+                        meta={**rel.meta, "text_encoder": "acme/tiny-encoder", "text_encoder_revision": pin})
+    asked = []
+
+    def fake_load(encoder, revision=None):
+        asked.append((encoder, revision))
+        return tiny_text_encoder
+
+    monkeypatch.setattr(evc, "load_text_encoder", fake_load)
+    monkeypatch.setattr(descriptor, "load_text_encoder", fake_load)
+    engine = NeuralEngine.load(str(hub), vocoder="griffin-lim", device="cpu")
+    assert asked == [("acme/tiny-encoder", pin)]
+    assert engine.model.descriptor.release_encoder()
+    engine.reader.read("very sad")  # a new prompt: the frozen encoder comes back, at the same commit
+    assert asked[-1] == ("acme/tiny-encoder", pin) and len(asked) == 2
+
+    bad = write_release(tmp_path / "bad", kind="acoustic", config=config, tensors=dict(rel.state_dict),
+                        meta={**rel.meta, "text_encoder_revision": 12})
+    with pytest.raises(ModelLoadError, match="text_encoder_revision"):
+        NeuralEngine.load(str(bad), vocoder="griffin-lim", device="cpu")

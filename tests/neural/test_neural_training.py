@@ -205,3 +205,45 @@ def test_two_process_ddp_matches_one_process_with_accumulation(corpus, tiny_enco
         torch.testing.assert_close(a[k], b[k], atol=1e-5, rtol=1e-4)
     keys = [(r["step"], r["split"], r["name"]) for r in read_metrics(tmp_path / "ddp")]
     assert len(keys) == len(set(keys)) and ("2", "train", "mel") in keys
+
+
+def test_f0_tracker_of_the_features_is_recorded_and_used(corpus, tiny_encoder_dir, tmp_path, monkeypatch):
+    """The release records the F0 tracker of its training features (meta.json f0_method) and the
+    engine tracks the source with it; an unknown tracker in meta.json is refused."""
+    import json
+    import shutil
+
+    import soundfile as sf
+    import yaml
+
+    import promptevc.features.prosody as prosody
+    from promptevc.cli import main
+    from promptevc.engines.neural import NeuralEngine
+    from promptevc.errors import ModelLoadError
+    from promptevc.prompt.control import EmotionControl
+
+    data, units = corpus
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    settings = yaml.safe_load((copy / "feats_config.yaml").read_text())
+    settings["f0_method"] = "harvest"  # as if dumped with --f0 harvest (the arrays do not matter here)
+    (copy / "feats_config.yaml").write_text(yaml.safe_dump(settings))
+    assert main(_cli_train(copy, units, tmp_path / "exp", tiny_encoder_dir, "train.max_steps=1")) == 0
+    release = tmp_path / "exp" / "release"
+    meta = json.loads((release / "meta.json").read_text())
+    assert meta["f0_method"] == "harvest"
+
+    engine = NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")
+    assert engine.f0_method == "harvest"
+    used, real = [], prosody.extract_f0
+    monkeypatch.setattr(prosody, "extract_f0", lambda wav, audio=None, method="dio", **kw: (
+        used.append(method), real(wav, audio, method="dio", **kw))[1])
+    src = sorted((data.parent / "wavs").glob("*neutral*.wav"))[0]
+    session = engine.start(EmotionControl.from_label("sad"), sample_rate=16000)
+    session.observe(sf.read(src, dtype="float32")[0][:, None])
+    session.convert(sf.read(src, dtype="float32")[0][:, None])  # pass 2 starts: pass 1's statistics are taken
+    assert used and set(used) == {"harvest"}
+
+    (release / "meta.json").write_text(json.dumps({**meta, "f0_method": "crepe"}))
+    with pytest.raises(ModelLoadError, match="f0_method 'crepe'"):
+        NeuralEngine.load(str(release), vocoder="griffin-lim", device="cpu")

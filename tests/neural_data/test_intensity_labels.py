@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
@@ -114,3 +116,83 @@ def test_label_intensity_reference_and_errors(trained_evaluator, knob_dir, mel_c
     assert main(["label-intensity", "--data", str(knob_dir), "--evaluator", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing" in err[0]
+
+
+def test_assign_folds_rules():
+    from promptevc.data.intensity import assign_folds
+
+    utt2spk = {f"{s}_{e}_{i}": s for s in "abc" for e in ("neutral", "sad") for i in range(4)}
+    utt2emo = {u: u.split("_")[1] for u in utt2spk}
+    by_speaker, by = assign_folds(utt2spk, utt2emo, 3)
+    assert by == "speaker" and sorted(set(by_speaker.values())) == [1, 2, 3]
+    for s in "abc":  # a speaker's utterances are all judged by one evaluator
+        assert len({by_speaker[u] for u in utt2spk if utt2spk[u] == s}) == 1
+    by_utt, by = assign_folds(utt2spk, utt2emo, 2, "utterance")
+    assert by == "utterance" and set(by_utt) == set(utt2spk)
+    for s in "abc":  # every speaker x emotion group is split evenly over the folds
+        for e in ("neutral", "sad"):
+            assert sorted(by_utt[u] for u in utt2spk if u.startswith(f"{s}_{e}_")) == [1, 1, 2, 2]
+    shuffled = dict(reversed(list(utt2spk.items())))
+    assert assign_folds(shuffled, utt2emo, 2, "utterance")[0] == by_utt  # deterministic: order does not matter
+    assert assign_folds(utt2spk, utt2emo, 4)[1] == "utterance"  # auto: too few speakers for 4 folds
+    for folds, how, match in ((1, "auto", "at least 2"), (4, "speaker", "at least 4 speakers"), (2, "random", "choose")):
+        with pytest.raises(ConfigError, match=match):
+            assign_folds(utt2spk, utt2emo, folds, how)
+
+
+def test_cross_fitted_labels_never_come_from_an_evaluator_that_trained_on_them(knob_dir, trained_evaluator,
+                                                                                tmp_path, capsys):
+    """train-evaluator --fold k/2 trains on the other fold only (its recorded training digest);
+    label-intensity --cross-fit labels each utterance with the evaluator that held it out, and
+    refuses evaluators that do not form one K-fold split of this data dir, writing nothing."""
+    import json
+    import shutil
+
+    from promptevc.data.intensity import assign_folds, cross_fit_labels, utterance_digest
+
+    data = tmp_path / "data"
+    shutil.copytree(knob_dir, data)
+    (data / "utt2intensity").unlink(missing_ok=True)
+    releases = []
+    for k in (1, 2):
+        exp = tmp_path / f"fold{k}"
+        assert main(["train-evaluator", "--config", "tiny", "--data", str(data), "--fold", f"{k}/2", "--fold-by",
+                     "utterance", "--exp", str(exp), "--set", "train.max_steps=4", "--no-progress",
+                     "--device", "cpu"]) == 0
+        releases.append(str(exp / "release"))
+    folds, _ = assign_folds(read_scp(data / "utt2spk"), read_scp(data / "utt2emo"), 2, "utterance")
+    for k, release in enumerate(releases, 1):
+        meta = json.loads((Path(release) / "meta.json").read_text())
+        assert (meta["fold"]["fold"], meta["fold"]["folds"], meta["fold"]["by"]) == (k, 2, "utterance")
+        assert meta["training_utterances"]["sha256"] == utterance_digest(u for u in folds if folds[u] != k)
+        assert meta["fold"]["held_out_sha256"] == utterance_digest(u for u in folds if folds[u] == k)
+
+    labels, labeller = cross_fit_labels(data, releases[::-1], progress=False)  # any order
+    assert set(labels) == set(labeller) == set(folds)
+    assert all(labeller[u] == releases[folds[u] - 1] for u in folds)
+    assert all(0.0 <= v <= 1.0 for v in labels.values())
+    assert all(labels[u] == 0.0 for u in labels if "_neutral_" in u)
+    assert main(["label-intensity", "--data", str(data), "--cross-fit", *releases, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"cross-fitted: 30 by {releases[0]}, 20 by {releases[1]}" in out  # 5 per group: 3 + 2
+    written = (data / "utt2intensity").read_text()
+
+    other = tmp_path / "other"  # another data dir: one utterance fewer
+    shutil.copytree(data, other)
+    feats = read_scp(other / "feats.scp")
+    (other / "feats.scp").write_text("".join(f"{u} {p}\n" for u, p in list(feats.items())[1:]))
+    for args, match in (([releases[0]], "one evaluator per fold"), ([releases[0], releases[0]], "one evaluator per"),
+                        ([str(trained_evaluator / "release"), releases[1]], "no fold record"),
+                        (releases, "trained on other utterances")):
+        target = other if match.startswith("trained") else data
+        assert main(["label-intensity", "--data", str(target), "--cross-fit", *args, "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and match in err[0], err
+    assert (data / "utt2intensity").read_text() == written
+    assert not (other / "utt2intensity").exists() or (other / "utt2intensity").read_text() == written
+    assert main(["train-evaluator", "--config", "tiny", "--data", str(data), "--fold", "3/2",
+                 "--exp", str(tmp_path / "x")]) == 2
+    assert "1 <= K <= N" in capsys.readouterr().err
+    assert main(["train-evaluator", "--config", "tiny", "--data", str(data), "--fold-by", "speaker",
+                 "--exp", str(tmp_path / "x")]) == 2
+    assert "--fold-by needs --fold" in capsys.readouterr().err
