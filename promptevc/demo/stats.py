@@ -70,8 +70,17 @@ def _r(x: float, digits: int = 4) -> float:
     return round(float(x), digits) if math.isfinite(x) else math.nan
 
 
-def _describe(scores: list[float]) -> dict[str, Any]:
+def _describe(scores: list[float], bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """n, mean, std, t-based 95 % CI and median with its CI of ``scores``.
+
+    ``bounds``: the scale's ends (1-5, 0-100); the CI is clipped to them, as a mean cannot lie
+    outside the scale (with few ratings the t interval would reach beyond it). ``ci95_half`` stays
+    the unclipped half width, the figure papers report as "mean ± x".
+    """
     mean, low, high = t_interval(scores)
+    half = (high - low) / 2
+    if bounds is not None and len(scores) > 1:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     med, mlow, mhigh = median_interval(scores)
     return {
         "n": len(scores),
@@ -79,7 +88,7 @@ def _describe(scores: list[float]) -> dict[str, Any]:
         "std": _r(float(np.std(scores, ddof=1))) if len(scores) > 1 else math.nan,
         "ci95_low": _r(low),
         "ci95_high": _r(high),
-        "ci95_half": _r((high - low) / 2) if len(scores) > 1 else math.nan,
+        "ci95_half": _r(half) if len(scores) > 1 else math.nan,
         "median": _r(med),
         "median_ci95_low": _r(mlow),
         "median_ci95_high": _r(mhigh),
@@ -173,7 +182,7 @@ def rating_summary(answers: Iterable[dict[str, Any]], trial_type: str = "mos") -
     groups: dict[tuple[str, str], list[float]] = {}
     for _, system, condition, _, _, score in _ratings(answers, trial_type):
         groups.setdefault((system, condition), []).append(score)
-    return [{"system": s, "condition": c, **_describe(v)} for (s, c), v in sorted(groups.items())]
+    return [{"system": s, "condition": c, **_describe(v, (1.0, 5.0))} for (s, c), v in sorted(groups.items())]
 
 
 def mos_summary(answers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,7 +208,7 @@ def mushra_summary(answers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for _, _, system, score in _mushra_scores(answers):
         groups.setdefault(system, []).append(score)
     order = sorted(groups, key=lambda s: (s != "reference", _is_calibration(s), s))
-    return [{"system": s, **_describe(groups[s])} for s in order]
+    return [{"system": s, **_describe(groups[s], (0.0, 100.0))} for s in order]
 
 
 def _paired_units(answers: list[dict[str, Any]], trial_type: str) -> dict[str, dict[tuple, float]]:

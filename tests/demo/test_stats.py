@@ -16,6 +16,13 @@ def _mos(system, condition, score):
     return {"trial_type": "mos", "system": system, "condition": condition, "response": score}
 
 
+def test_intervals_stay_on_the_scale():
+    # Two ratings 4 and 5: t(0.975, 1) = 12.706, half width 6.353 -> [-1.85, 10.85] unclipped.
+    rows = stats.mos_summary([_mos("evc", "sad", 4), _mos("evc", "sad", 5)])
+    assert (rows[0]["ci95_low"], rows[0]["ci95_high"]) == (1.0, 5.0)
+    assert rows[0]["ci95_half"] == pytest.approx(6.353, abs=1e-3)
+
+
 def test_mos_ci_matches_hand_computation():
     # scores 3 4 5 4 2: mean 3.6, s = sqrt(5.2 / 4) = 1.1401754, t(0.975, 4) = 2.7764451,
     # half width = 2.7764451 * 1.1401754 / sqrt(5) = 1.4157156.
@@ -29,7 +36,7 @@ def test_mos_ci_matches_hand_computation():
     assert evc["std"] == pytest.approx(1.1401754, abs=1e-4)
     assert evc["ci95_half"] == pytest.approx(1.4157156, abs=1e-4)
     assert evc["ci95_low"] == pytest.approx(2.1842844, abs=1e-4)
-    assert evc["ci95_high"] == pytest.approx(5.0157156, abs=1e-4)
+    assert evc["ci95_high"] == 5.0  # 5.0157156, clipped to the scale's top
     ref = rows[1]  # no spread: zero-width interval
     assert ref["mean"] == 5 and ref["ci95_low"] == pytest.approx(5) and ref["ci95_high"] == pytest.approx(5)
 
