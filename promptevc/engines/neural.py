@@ -188,6 +188,22 @@ def pinned_text_encoder_revision(meta: dict[str, Any], encoder: str, where: Any)
     return pin if looks_like_repo_id(encoder) and not Path(encoder).exists() else None
 
 
+def _with_release_defaults(config: Any) -> Any:
+    """A release's config.yaml with the settings it predates filled in as the release was built.
+
+    ``model.prompt_mapper.projection`` (the ablation head) is on by default for new trainings;
+    a release whose config does not mention it was trained without the head, so it is read as
+    false (its weights hold no ``prompt_mapper.projection.*``; strict loading stays strict).
+    """
+    if not isinstance(config, dict):
+        return config
+    model = config.get("model")
+    mapper = model.get("prompt_mapper") if isinstance(model, dict) else None
+    if isinstance(mapper, dict) and "projection" not in mapper:
+        return {**config, "model": {**model, "prompt_mapper": {**mapper, "projection": False}}}
+    return config
+
+
 def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = None) -> tuple[Any, Any, Any]:
     """(PromptEVC in eval mode on ``device``, the Release, unit tensors dict) of an acoustic release."""
     from promptevc.config import from_dict
@@ -200,7 +216,7 @@ def load_acoustic(model: str, *, device: str = "cpu", revision: str | None = Non
         raise ModelLoadError(f"{release.path}: written by an older promptevc (its config.yaml still holds "
                              "training settings); export it again with promptevc export --exp EXP")
     try:
-        cfg = from_dict(AcousticConfig, release.config)
+        cfg = from_dict(AcousticConfig, _with_release_defaults(release.config))
     except ConfigError as err:
         raise ModelLoadError(f"{release.path}: release config does not match this promptevc ({err})") from None
     net = build_model(cfg, text_encoder_revision=pinned_text_encoder_revision(release.meta, cfg.model.descriptor.encoder,

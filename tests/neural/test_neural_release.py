@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import soundfile as sf
 import torch
 from neural_corpus import make_random_release
 
-from promptevc.errors import ModelLoadError
+from promptevc.errors import ConfigError, ModelLoadError
 
 
 def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
@@ -57,6 +58,17 @@ def test_release_roundtrip_is_exact_and_strict(tiny_cfg, tiny_text_encoder, tmp_
     write_release(tmp_path / "broken", kind="acoustic", config=rel.config, tensors=state, meta=rel.meta)
     with pytest.raises(ModelLoadError, match="missing 1 key"):
         NeuralEngine.load(str(tmp_path / "broken"), vocoder="griffin-lim", device="cpu")
+
+    # a release from before the prompt-mapper ablation head (no config key, no weights) still loads
+    old_config = copy.deepcopy(rel.config)
+    del old_config["model"]["prompt_mapper"]["projection"]
+    old_state = {k: v for k, v in rel.state_dict.items() if ".prompt_mapper.projection." not in k}
+    assert len(old_state) < len(rel.state_dict)
+    write_release(tmp_path / "old", kind="acoustic", config=old_config, tensors=old_state, meta=rel.meta)
+    old = NeuralEngine.load(str(tmp_path / "old"), vocoder="griffin-lim", device="cpu")
+    assert old.model.prompt_mapper.projection is None
+    with pytest.raises(ConfigError, match="without the projection head"):
+        old.set_prompt_mapper("projection")
 
 
 def test_engine_errors_are_one_line(tiny_cfg, tiny_text_encoder, tmp_path, speech_wav):
