@@ -56,10 +56,10 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    common = [*discriminator_overrides(args.disc_width), f"data.batch_size={args.batch_size}",
-              "data.num_workers=0", "data.valid_utts=4", f"train.max_steps={args.steps}",
-              f"train.valid_every_steps={max(1, args.steps // 5)}", f"train.save_every_steps={max(1, args.steps // 5)}",
-              "train.log_every_steps=50", "optim.learning_rate=0.0005"]
+    common = [*discriminator_overrides(args.disc_width), f"train.batch_size={args.batch_size}",
+              "train.num_workers=0", "data.valid_utts=4", f"train.max_steps={args.steps}",
+              f"train.valid_every={max(1, args.steps // 5)}", f"train.save_every={max(1, args.steps // 5)}",
+              "train.log_every=50", "train.learning_rate=0.0005"]
     summary = {}
     for name in args.candidates:
         sets = [x for item in common + CANDIDATES[name] for x in ("--set", item)]

@@ -492,7 +492,7 @@ stage6() {
 
 stage7() {
   local extra=(); words extra "$vocoder_args"
-  extra=(--set "data.num_workers=$num_workers" "${extra[@]}")
+  extra=(--set "train.num_workers=$num_workers" "${extra[@]}")
   local init=(); if [ -n "$vocoder_init" ]; then init=(--init "$vocoder_init"); fi
   train_job "$logdir/train_vocoder.log" train-vocoder --config "$vocoder_conf" --data "$datadir/$train_set" \
     --exp "$expdir/vocoder" "${init[@]}" --no-progress "${extra[@]}"

@@ -338,3 +338,23 @@ def test_mandarin_results_are_separate_and_say_when_content_is_not_measured(egs)
     egs("--tag", "en2")
     assert (egs.dir / "RESULTS.md").read_text() == english
     assert (egs.dir / "RESULTS_en2.md").read_text().startswith("# Results: esd (en2)")
+
+
+def test_config_overrides_in_scripts_use_the_current_vocabulary():
+    # Every `--set key=value` a script passes must survive check_renamed (recipe stage 7 once
+    # passed data.num_workers, refused since the one training vocabulary).
+    import re
+    from pathlib import Path
+
+    from promptevc.train.config import RENAMED
+
+    root = Path(__file__).resolve().parents[2]
+    files = [root / "recipes/pipeline.sh", *root.glob("egs/*/conf/*.conf"), *root.glob("bench/*.py"),
+             *root.glob("bench/*.sh"), *root.glob("egs/*/run.sh")]
+    found = {}
+    for path in files:
+        for key in re.findall(r"\b((?:train|data|optim|loss|model|init)\.[a-z_][a-z0-9_.]*)=", path.read_text()):
+            found.setdefault(key, path.relative_to(root))
+    assert "train.num_workers" in found  # the scan sees the pipeline's overrides
+    stale = {k: str(p) for k, p in found.items() if k in RENAMED}
+    assert not stale, stale
