@@ -428,8 +428,9 @@ class NeuralEngine(Engine):
     def read_reference(self, ref_wav: np.ndarray) -> dict[str, Any]:
         """The evaluator's reading of a reference ``ref_wav (T,)`` at ``audio.sample_rate``.
 
-        -> dict(probs (K,) posteriors, intensity (see :class:`ReferenceIntensity`; without a
-        calibration in the release: 1 - p_neutral), embedding (E,) in the model's e_emo space).
+        -> dict(probs (K,) posteriors, intensity (the posterior-weighted
+        :class:`ReferenceIntensity` of each emotion; without a calibration in the release:
+        1 - p_neutral), embedding (E,) in the model's e_emo space).
         """
         import torch
 
@@ -446,9 +447,14 @@ class NeuralEngine(Engine):
                 embedding = (probs.to(self.model.label_codes) @ self.model.label_codes)
             else:
                 embedding = self.model.normalise_reference(raw)[0]
-        top = int(probs.argmax())
         if self.reference_intensity is not None:
-            intensity = self.reference_intensity(raw[0].cpu(), top)
+            # Expected calibrated intensity under the evaluator's posterior: a reference read as
+            # clearly angry gets its angry intensity; one the evaluator finds mostly neutral gets
+            # little, but not none (argmax alone would give exactly 0, i.e. ignore the reference,
+            # whenever neutral wins by a hair).
+            neutral = EMOTIONS.index("neutral")
+            intensity = sum(float(probs[k]) * self.reference_intensity(raw[0].cpu(), k)
+                            for k in range(len(probs)) if k != neutral)
         else:
             intensity = float(1.0 - probs[EMOTIONS.index("neutral")])
             log.info("release has no reference intensity calibration: intensity of --ref = 1 - p(neutral)")
