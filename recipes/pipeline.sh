@@ -606,19 +606,28 @@ stage9() {
     note=(--note "Content preservation (WER/CER) was not measured: no recogniser for $language was given. Pass any transformers ASR model that knows $language with --asr_model ID.")
     log "  no $language recogniser given (--asr_model ID): WER/CER are not measured"
   fi
+  # One evaluation per system (and one of the real recordings), up to nj at once.
   local systems=(); words systems "$convert_systems"
-  local i sys ev sysargs=()
+  local i sys ev sysargs=() jobs=() oracle=() pids=() failed=0
   for i in "${!systems[@]}"; do
     sys=${systems[$i]}; ev=$(system_dir "$sys" "$i" "$expdir/eval" _)
-    log "  system $sys: $(system_dir "$sys" "$i" "$convdir")/pairs.csv -> $ev"
-    evaluate_pairs "$(system_dir "$sys" "$i" "$convdir")/pairs.csv" "$ev" "evaluate$([ "$i" -eq 0 ] || echo "_$sys")"
+    jobs+=("$(system_dir "$sys" "$i" "$convdir")/pairs.csv|$ev|evaluate$([ "$i" -eq 0 ] || echo "_$sys")")
     sysargs+=(--system "$sys=$ev")
   done
-  local oracle=()
   if [ "$eval_oracle" = true ] && [ -s "$convdir/oracle_pairs.csv" ]; then
-    evaluate_pairs "$convdir/oracle_pairs.csv" "$expdir/eval_oracle" evaluate_oracle
+    jobs+=("$convdir/oracle_pairs.csv|$expdir/eval_oracle|evaluate_oracle")
     oracle=(--oracle "$expdir/eval_oracle")
   fi
+  local job pairs_csv out_dir name
+  for job in "${jobs[@]}"; do
+    IFS='|' read -r pairs_csv out_dir name <<< "$job"
+    log "  $pairs_csv -> $out_dir"
+    evaluate_pairs "$pairs_csv" "$out_dir" "$name" &
+    pids+=($!)
+    if [ ${#pids[@]} -ge "$nj" ]; then wait "${pids[0]}" || failed=$((failed + 1)); pids=("${pids[@]:1}"); fi
+  done
+  local pid; for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+  [ "$failed" -eq 0 ] || die "stage 9: $failed evaluations failed (logs: $logdir/evaluate*.log)"
   "$python" "$utils/make_results.py" --exp "$expdir" --eval "$expdir/eval" "${oracle[@]}" \
     --prompts "$convert_prompts" "${sysargs[@]}" --corpus "$corpus" --tag "$tag" --language "$language" --timings "$expdir/.done" \
     --data-timings "$prepdir/.done" "${note[@]}" --out "$expdir/RESULTS.md"

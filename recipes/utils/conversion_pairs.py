@@ -44,8 +44,8 @@ from promptevc.data.corpora.esd import parallel_utt
 from promptevc.data.kaldi import read_scp, write_scp
 
 LEVELS = ("control", "low", "mid", "high")
-HINTS = {"pitch+": ("f0_shift_st", 1), "pitch-": ("f0_shift_st", -1), "speed+": ("tempo_ratio", -1),
-         "speed-": ("tempo_ratio", 1), "volume+": ("energy_change_db", 1), "volume-": ("energy_change_db", -1)}
+# Hint kinds (what each one measures: make_results.HINTS).
+HINTS = ("pitch+", "pitch-", "speed+", "speed-", "volume+", "volume-")
 SYSTEMS = ("neural", "neural_parser", "neural_projection", "prosody")
 PROMPT_FIELDS = ("emotion", "intensity", "level", "prompt", "condition", "hint", "baseline", "second")
 
