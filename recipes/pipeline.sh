@@ -629,7 +629,7 @@ stage9() {
   local pid; for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
   [ "$failed" -eq 0 ] || die "stage 9: $failed evaluations failed (logs: $logdir/evaluate*.log)"
   "$python" "$utils/make_results.py" --exp "$expdir" --eval "$expdir/eval" "${oracle[@]}" \
-    --prompts "$convert_prompts" "${sysargs[@]}" --corpus "$corpus" --tag "$tag" --language "$language" --timings "$expdir/.done" \
+    --prompts "$convert_prompts" "${sysargs[@]}" --vocoder "$(stage8_vocoder | tail -n 1)" --corpus "$corpus" --tag "$tag" --language "$language" --timings "$expdir/.done" \
     --data-timings "$prepdir/.done" "${note[@]}" --out "$expdir/RESULTS.md"
   local target; target=$(results_target)
   if [ -n "$target" ]; then cp "$expdir/RESULTS.md" "$target"; log "  results: $target"; fi

@@ -223,7 +223,7 @@ def pairs(args: argparse.Namespace) -> int:
             w = csv.DictWriter(f, fieldnames=fields)
             w.writeheader()
             w.writerows(content)
-    print(f"{args.out}: {len(rows)} pairs; {args.oracle_out}: {len(oracle)} oracle pairs")
+    print(f"{args.out}: {len(rows)} pairs" + (f"; {args.oracle_out}: {len(oracle)} oracle pairs" if args.oracle_out else ""))
     return 0
 
 

@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-timings", default=None, help="the data prep's .done folder")
     p.add_argument("--language", default="english", help="corpus language (Mandarin tables show CER, not WER)")
     p.add_argument("--note", action="append", default=[], help="a line for the top of the file (repeatable)")
+    p.add_argument("--vocoder", default="", help="the vocoder stage 8 rendered with (named in the text)")
     p.add_argument("--prompts", default=None, help="stage 8's prompt list (conditions of hint and mixed prompts)")
     p.add_argument("--system", action="append", default=[], metavar="NAME=EVAL_DIR",
                    help="a system of stage 8 and its evaluation (repeatable; the control and ablation tables)")
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "(`convert_prompts.tsv`: per emotion a weak, a medium and a strong phrasing, plus a `neutral` "
         "control prompt" + ("; hint and mixed prompts for the control table" if len(rows) < len(all_rows) else "")
         + "; held-out phrasings the training prompt generator cannot produce) using the acoustic release of "
-        "stage 6 and the stage 7 (or pretrained) vocoder"
+        "stage 6, rendered by " + (f"`{args.vocoder}`" if args.vocoder else "the stage 7 (or pretrained) vocoder")
         + (f", by {len(systems)} systems ({', '.join(f'`{n}`' for n, _ in systems)}); the tables below "
            f"are those of `{systems[0][0]}`, the control and ablation tables compare them." if systems else "."),
         "- Stage 9 ran `promptevc evaluate` on every (converted, source, reference) pair; the reference is the "
