@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             conv = Converter.load(engine="neural", model=args.model, vocoder=args.vocoder or None, device=args.device)
             conv.engine.set_control_mode("parser" if args.system == "neural_parser" else "learned")
             conv.engine.set_prompt_mapper("projection" if args.system == "neural_projection" else "diffusion")
+            # Many prompts in one process: keep the frozen text encoder instead of reloading it per prompt.
+            conv.engine.release_text_encoder = False
     except PromptEVCError as err:
         print(f"convert_batch.py: error: {err}", file=sys.stderr)
         return 2
