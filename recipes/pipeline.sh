@@ -9,8 +9,9 @@
 #   5 content units     -> EXP/units (k-means) and units.scp
 #   6 acoustic model + prompt mapper -> EXP/acoustic/release
 #   7 vocoder fine-tune (optional, --train_vocoder true) -> EXP/vocoder/release
-#   8 convert the neutral test utterances with prompts per emotion x intensity -> EXP/convert/pairs.csv
-#   9 evaluate -> EXP/eval, EXP/RESULTS.md (copied to --results_md)
+#   8 convert the neutral test utterances with held-out prompts (emotion x intensity, hints, mixtures),
+#     by every system of --convert_systems -> EXP/convert/pairs.csv (first system), EXP/convert/<system>/
+#   9 evaluate -> EXP/eval (first system), EXP/eval_<system>, EXP/RESULTS.md (copied to --results_md)
 #
 # Where things go (recipes/README.md): PREP = data_root/<corpus>_<language>[_spk<hash>] (shared by
 # every tag with the same corpus, language and speakers); the feature store dump_root/<corpus>/
@@ -84,8 +85,11 @@ vocoder=microsoft/speecht5_hifigan  # vocoder for stage 8 when stage 7 is off ("
 vocoder_init=""         # pretrained generator stage 7 fine-tunes (folder or repo id; "" = from scratch)
 convert_vocoder=""      # force the stage 8 vocoder (e.g. griffin-lim) even when stage 7 trained one
 # conversion (stage 8) and evaluation (stage 9)
-convert_prompts=""      # TSV: emotion<TAB>intensity<TAB>level<TAB>prompt; default conf/convert_prompts.tsv,
-                        # else recipes/conf/convert_prompts.tsv
+convert_prompts=""      # TSV: emotion<TAB>intensity<TAB>level<TAB>prompt[<TAB>condition<TAB>hint<TAB>baseline<TAB>second];
+                        # held-out phrasings only; default conf/convert_prompts.tsv, else recipes/conf/convert_prompts.tsv
+convert_systems=neural  # systems stage 8 converts the same requests with (the first one fills the main tables):
+                        # neural (learned control), neural_parser (--control parser), neural_projection
+                        # (--prompt-mapper projection: without the prompt mapper), prosody (--engine prosody)
 max_convert_utts=0      # neutral test utterances to convert (0 = all)
 convert_mode=cli        # cli: one `promptevc convert` per prompt; batch: utils/convert_batch.py, one
                         # process per job that loads the model once (same outputs, less start-up)
@@ -107,7 +111,8 @@ help_message="Usage: $0 [options]   (run from egs/<corpus>/; see recipes/README.
   --evaluator_conf/--acoustic_conf/--vocoder_conf  YAML or packaged name; --*_args \"--set k=v ...\"
   --content hubert|mel --f0_method harvest|dio|pyin --units_k K --redo_dump true|false
   --train_vocoder true|false --vocoder NAME --convert_vocoder NAME
-  --max_convert_utts N --convert_prompts TSV --eval_args \"...\" --asr_model ID --results_md FILE|auto
+  --max_convert_utts N --convert_prompts TSV --convert_systems \"neural neural_parser neural_projection prosody\"
+  --eval_args \"...\" --asr_model ID --results_md FILE|auto
   --redo true|false --force_stages \"3 6\" --dry_run true|false --conf FILE (options file, also --config)
 Without the Hugging Face Hub: --content mel --acoustic_args \"--set model.descriptor.encoder=packaged:all-MiniLM-L6-v2\"
   --vocoder hifigan-universal"
@@ -250,8 +255,10 @@ stage_inputs() {  # options a stage's result depends on (hashed into its marker)
     6) echo "acoustic $acoustic_args seed=$seed"; conf_digest "$acoustic_conf" ;;
     7) echo "vocoder train=$train_vocoder init=$vocoder_init $vocoder_args"; conf_digest "$vocoder_conf" ;;
     8) echo "convert mode=$convert_mode vocoder=$vocoder/$convert_vocoder train_vocoder=$train_vocoder max=$max_convert_utts $convert_args seed=$seed"
+       if [ "$convert_systems" != neural ]; then echo "systems=$convert_systems"; fi
        conf_digest "$convert_prompts" ;;
-    9) echo "evaluate $eval_args asr=$asr_model oracle=$eval_oracle" ;;
+    9) echo "evaluate $eval_args asr=$asr_model oracle=$eval_oracle"
+       if [ "$convert_systems" != neural ]; then echo "systems=$convert_systems"; fi ;;
   esac
 }
 
@@ -505,41 +512,57 @@ stage8_vocoder() {  # the vocoder options of stage 8
   elif [ -n "$vocoder" ]; then printf '%s\n' --vocoder "$vocoder"; fi
 }
 
+system_dir() {  # SYSTEM INDEX BASE : where a system's stage 8/9 outputs go (the first system: BASE itself)
+  if [ "$2" -eq 0 ]; then printf '%s' "$3"; else printf '%s' "${3%/}${4:-/}$1"; fi
+}
+
 stage8() {
   [ -f "$convert_prompts" ] || die "--convert_prompts: no prompt list '$convert_prompts' (emotion TAB intensity TAB level TAB prompt)"
+  # A training phrasing in the list: one line, before anything is converted.
+  "$python" "$utils/conversion_pairs.py" check --prompts "$convert_prompts" || exit 1
   mkdir -p "$convdir"
   "$python" "$utils/conversion_pairs.py" select --data "$datadir/$test_set" --max-utts "$max_convert_utts" \
     --out "$convdir/src.scp"
   local voc=(); mapfile -t voc < <(stage8_vocoder)
-  if [ "$convert_mode" = batch ]; then
-    local n; n=$(grep -cv '^[[:space:]]*\(#\|$\)' "$convert_prompts"); [ "$n" -lt "$nj" ] || n=$nj
-    infer_job JOB=1:"$n" "$logdir/convert_batch.JOB.log" "$python" "$utils/convert_batch.py" \
-      --src "$convdir/src.scp" --prompts "$convert_prompts" --out-dir "$convdir" --model "$acoustic_release" \
-      "${voc[@]}" --seed "$seed" --device "$device" --job JOB --num-jobs "$n"
-  else
-    convert_cli "${voc[@]}"
-  fi
-  "$python" "$utils/conversion_pairs.py" pairs --convert-dir "$convdir" --prompts "$convert_prompts" \
-    --src "$convdir/src.scp" --text "$datadir/$test_set/text" \
-    --data-dirs "$datadir/$train_set" "$datadir/$valid_set" "$datadir/$test_set" \
-    --out "$convdir/pairs.csv" --oracle-out "$convdir/oracle_pairs.csv"
+  local systems=(); words systems "$convert_systems"
+  local i sys out oracle_out=()
+  for i in "${!systems[@]}"; do
+    sys=${systems[$i]}; out=$(system_dir "$sys" "$i" "$convdir")
+    log "  system $sys -> $out"
+    local sysvoc=("${voc[@]}"); if [ "$sys" = prosody ]; then sysvoc=(); fi
+    mkdir -p "$out"
+    if [ "$convert_mode" = batch ]; then
+      local n; n=$(grep -cv '^[[:space:]]*\(#\|$\)' "$convert_prompts"); [ "$n" -lt "$nj" ] || n=$nj
+      infer_job JOB=1:"$n" "$logdir/convert_batch.$sys.JOB.log" "$python" "$utils/convert_batch.py" \
+        --src "$convdir/src.scp" --prompts "$convert_prompts" --out-dir "$out" --model "$acoustic_release" \
+        --system "$sys" "${sysvoc[@]}" --seed "$seed" --device "$device" --job JOB --num-jobs "$n"
+    else
+      convert_cli "$sys" "$out" "${sysvoc[@]}"
+    fi
+    oracle_out=(); if [ "$i" -eq 0 ]; then oracle_out=(--oracle-out "$convdir/oracle_pairs.csv"); fi
+    "$python" "$utils/conversion_pairs.py" pairs --convert-dir "$out" --prompts "$convert_prompts" \
+      --src "$convdir/src.scp" --text "$datadir/$test_set/text" \
+      --data-dirs "$datadir/$train_set" "$datadir/$valid_set" "$datadir/$test_set" \
+      --out "$out/pairs.csv" "${oracle_out[@]}"
+  done
 }
 
-convert_cli() {  # [--vocoder V] : one `promptevc convert` call per prompt line, up to nj at once
+convert_cli() {  # SYSTEM OUTDIR [--vocoder V] : one `promptevc convert` call per prompt line, up to nj at once
+  local sys=$1 out=$2; shift 2
   local extra=(); words extra "$convert_args"
-  local emo intensity level prompt cond running=0 failed=0
+  local engine=(); mapfile -t engine < <("$python" "$utils/conversion_pairs.py" system-args "$sys")
+  if [ "$sys" != prosody ]; then engine+=(--model "$acoustic_release"); fi
+  local cond prompt running=0 failed=0
   local -a pids=()
-  while IFS=$'\t' read -r emo intensity level prompt; do
-    [[ -z "$emo" || "$emo" == \#* ]] && continue
-    cond=${emo}_${level}
-    infer_job "$logdir/convert_$cond.log" "${pe[@]}" convert "$convdir/src.scp" --engine neural \
-      --model "$acoustic_release" "$@" --prompt "$prompt" --out-dir "$convdir/$cond" --overwrite \
+  while IFS=$'\t' read -r cond prompt; do
+    infer_job "$logdir/convert_${sys}_$cond.log" "${pe[@]}" convert "$convdir/src.scp" "${engine[@]}" \
+      "$@" --prompt "$prompt" --out-dir "$out/$cond" --overwrite \
       --seed "$seed" --device "$device" "${extra[@]}" &
     pids+=($!); running=$((running + 1))
     if [ "$running" -ge "$nj" ]; then wait "${pids[0]}" || failed=$((failed + 1)); pids=("${pids[@]:1}"); running=$((running - 1)); fi
-  done < "$convert_prompts"
+  done < <("$python" "$utils/conversion_pairs.py" list --prompts "$convert_prompts")
   local p; for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-  [ "$failed" -eq 0 ] || die "stage 8: $failed conversion jobs failed (logs: $logdir/convert_*.log)"
+  [ "$failed" -eq 0 ] || die "stage 8: $failed conversion jobs failed (logs: $logdir/convert_${sys}_*.log)"
 }
 
 asr_options() {  # the recogniser options of stage 9, and a note when content is not measured
@@ -583,14 +606,30 @@ stage9() {
     note=(--note "Content preservation (WER/CER) was not measured: no recogniser for $language was given. Pass any transformers ASR model that knows $language with --asr_model ID.")
     log "  no $language recogniser given (--asr_model ID): WER/CER are not measured"
   fi
-  evaluate_pairs "$convdir/pairs.csv" "$expdir/eval" evaluate
-  local oracle=()
+  # One evaluation per system (and one of the real recordings), up to nj at once.
+  local systems=(); words systems "$convert_systems"
+  local i sys ev sysargs=() jobs=() oracle=() pids=() failed=0
+  for i in "${!systems[@]}"; do
+    sys=${systems[$i]}; ev=$(system_dir "$sys" "$i" "$expdir/eval" _)
+    jobs+=("$(system_dir "$sys" "$i" "$convdir")/pairs.csv|$ev|evaluate$([ "$i" -eq 0 ] || echo "_$sys")")
+    sysargs+=(--system "$sys=$ev")
+  done
   if [ "$eval_oracle" = true ] && [ -s "$convdir/oracle_pairs.csv" ]; then
-    evaluate_pairs "$convdir/oracle_pairs.csv" "$expdir/eval_oracle" evaluate_oracle
+    jobs+=("$convdir/oracle_pairs.csv|$expdir/eval_oracle|evaluate_oracle")
     oracle=(--oracle "$expdir/eval_oracle")
   fi
+  local job pairs_csv out_dir name
+  for job in "${jobs[@]}"; do
+    IFS='|' read -r pairs_csv out_dir name <<< "$job"
+    log "  $pairs_csv -> $out_dir"
+    evaluate_pairs "$pairs_csv" "$out_dir" "$name" &
+    pids+=($!)
+    if [ ${#pids[@]} -ge "$nj" ]; then wait "${pids[0]}" || failed=$((failed + 1)); pids=("${pids[@]:1}"); fi
+  done
+  local pid; for pid in "${pids[@]}"; do wait "$pid" || failed=$((failed + 1)); done
+  [ "$failed" -eq 0 ] || die "stage 9: $failed evaluations failed (logs: $logdir/evaluate*.log)"
   "$python" "$utils/make_results.py" --exp "$expdir" --eval "$expdir/eval" "${oracle[@]}" \
-    --corpus "$corpus" --tag "$tag" --language "$language" --timings "$expdir/.done" \
+    --prompts "$convert_prompts" "${sysargs[@]}" --vocoder "$(stage8_vocoder | tail -n 1)" --corpus "$corpus" --tag "$tag" --language "$language" --timings "$expdir/.done" \
     --data-timings "$prepdir/.done" "${note[@]}" --out "$expdir/RESULTS.md"
   local target; target=$(results_target)
   if [ -n "$target" ]; then cp "$expdir/RESULTS.md" "$target"; log "  results: $target"; fi
@@ -608,6 +647,13 @@ fi
 [[ "$ngpu" =~ ^[0-9]+$ ]] || die "--ngpu must be auto or a number, got '$ngpu'"
 if [ "$device" = auto ]; then device=cpu; if [ "$ngpu" -gt 0 ]; then device=cuda; fi; fi
 [[ "$device" =~ ^(cpu|cuda)$ ]] || die "--device must be auto, cpu or cuda, got '$device'"
+words _systems "$convert_systems"
+[ ${#_systems[@]} -gt 0 ] || die "--convert_systems: give at least one system"
+for _s in "${_systems[@]}"; do
+  [[ "$_s" =~ ^(neural|neural_parser|neural_projection|prosody)$ ]] \
+    || die "--convert_systems: unknown system '$_s' (neural, neural_parser, neural_projection, prosody)"
+done
+[ "$(printf '%s\n' "${_systems[@]}" | sort -u | wc -l)" -eq ${#_systems[@]} ] || die "--convert_systems: a system is given twice"
 if { [ "$ngpu" -gt 0 ] || [ "$device" = cuda ]; } && is_local_cmd "$cuda_cmd"; then
   have=$(visible_gpus); want=$(( ngpu > 1 ? ngpu : 1 ))
   if [ "$have" -lt "$want" ]; then
@@ -677,7 +723,7 @@ for n in 1 2 3 4 5 6 7 8 9; do
   { [ "$n" -ge "$stage" ] && [ "$n" -le "$stop_stage" ]; } || continue
   name=${stage_names[n]}
   if stage_off "$n"; then
-    log "stage 7 ($name): off (--train_vocoder false); stage 8 uses ${vocoder:-the default vocoder of the release}"
+    log "stage 7 ($name): off (--train_vocoder false); stage 8 uses ${convert_vocoder:-${vocoder:-the default vocoder of the release}}"
     summary+=("stage 7 $name: off"); continue
   fi
   why=""

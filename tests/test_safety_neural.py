@@ -150,7 +150,7 @@ def test_recipe_batch_uses_the_same_checks(release, tmp_path):
     wav = tmp_path / "a.wav"
     sf.write(wav, synth_speech(150.0, 1.0, 16000), 16000)
     prompts = tmp_path / "prompts.tsv"
-    prompts.write_text("sad\t0.5\thigh\tvery sad\n")
+    prompts.write_text("sad\t0.5\thigh\tPortray a tremendously crestfallen narrator.\n")
     out = tmp_path / "out"
     common = ["--prompts", str(prompts), "--out-dir", str(out), "--model", str(release), "--vocoder", "griffin-lim",
               "--device", "cpu"]
@@ -162,3 +162,13 @@ def test_recipe_batch_uses_the_same_checks(release, tmp_path):
     good.write_text(f"u1 {wav}\nu2 {wav}\n")
     assert module.main(["--src", str(good), *common]) == 0
     assert sorted(p.name for p in (out / "sad_high").iterdir()) == ["u1.wav", "u2.wav"]
+    # The other systems of stage 8 convert the same prompts (the prosody engine needs no release).
+    for system in ("neural_parser", "neural_projection", "prosody"):
+        assert module.main(["--src", str(good), "--prompts", str(prompts), "--out-dir", str(tmp_path / system),
+                            "--model", str(release), "--vocoder", "griffin-lim", "--device", "cpu",
+                            "--system", system]) == 0
+        assert sorted(p.name for p in (tmp_path / system / "sad_high").iterdir()) == ["u1.wav", "u2.wav"]
+    # A training phrasing is refused before anything is loaded.
+    prompts.write_text("sad\t0.5\thigh\tvery sad\n")
+    with pytest.raises(SystemExit, match="phrasing of the training prompt generator"):
+        module.main(["--src", str(good), *common])

@@ -1,15 +1,21 @@
 #!/usr/bin/env python
 """Stage 9: turn ``promptevc evaluate`` outputs into the recipe's RESULTS.md.
 
-  make_results.py --exp EXP --eval EXP/eval [--oracle EXP/eval_oracle] --corpus mini --tag T --out EXP/RESULTS.md
+  make_results.py --exp EXP --eval EXP/eval [--oracle EXP/eval_oracle] [--prompts conf/convert_prompts.tsv] \
+      [--system neural=EXP/eval --system prosody=EXP/eval_prosody ...] --corpus mini --tag T --out EXP/RESULTS.md
 
-Reads ``utterances.csv`` (one row per converted file; ``utt`` = ``<source utt>-<emotion>-<level>``
-as stage 8 names them) and writes tables per emotion x intensity level, the stage timings, and
-the direction check: does the model move a neutral utterance the way ESD's emotions differ
-(``../shared/docs/papers.md`` §3.4)? Each emotion's strongest prompt is compared with the
-"neutral" control prompt on the same source utterance, so whatever resynthesis itself does to
-F0, tempo or energy cancels out; the oracle column shows the same measure for the real
-emotional recordings of the corpus.
+Reads ``utterances.csv`` (one row per converted file; ``utt`` = ``<source utt>-<emotion>-<key>``
+as stage 8 names them, the key being the level of a plain prompt or the condition name of a
+hint or mixed one, see ``conversion_pairs.py``) and writes tables per emotion x intensity level,
+the stage timings, and the direction check: does the model move a neutral utterance the way
+ESD's emotions differ (``../shared/docs/papers.md`` §3.4)? Each emotion's strongest prompt is
+compared with the "neutral" control prompt on the same source utterance, so whatever
+resynthesis itself does to F0, tempo or energy cancels out; the oracle column shows the same
+measure for the real emotional recordings of the corpus.
+
+With ``--system`` (one per system of stage 8) it also writes the control table, in the form of
+PromptEVC's Table 2 (intensity, mixed, pitch, speed, volume control; objective shares defined in
+:func:`control_scores`) and the direction check of every system (the ablation table).
 """
 
 from __future__ import annotations
@@ -33,6 +39,16 @@ DIRECTIONS = [
     ("happy", "wider F0 range", "f0_range_ratio", "ratio", 1.05, "x"),
     ("surprise", "wider F0 range", "f0_range_ratio", "ratio", 1.05, "x"),
 ]
+# The cue of each emotion for the control table: its first direction above.
+CUES = {e: (metric, how) for e, _, metric, how, _, _ in reversed(DIRECTIONS)}
+# Dead bands of a hint or mixture move against its baseline (those of the direction check).
+DEAD_BAND = {"f0_shift_st": 0.5, "energy_change_db": 0.5, "tempo_ratio": 1.02}
+# (metric, sign) a hint asks for; tempo_ratio > 1 is slower speech.
+HINTS = {"pitch+": ("f0_shift_st", 1), "pitch-": ("f0_shift_st", -1), "speed+": ("tempo_ratio", -1),
+         "speed-": ("tempo_ratio", 1), "volume+": ("energy_change_db", 1), "volume-": ("energy_change_db", -1)}
+HINT_COLUMNS = {"pitch": ("pitch+", "pitch-"), "speed": ("speed+", "speed-"), "volume": ("volume+", "volume-")}
+# PromptEVC (Table 2): listener judgements on ESD, in %.
+PAPER_TABLE2 = {"intensity": 77.6, "mixed": 61.3, "pitch": 86.4, "speed": 89.7, "volume": 91.5}
 TABLE_METRICS = [
     ("f0_shift_st", "F0 shift (st)"),
     ("f0_range_ratio", "F0 range x"),
@@ -54,16 +70,123 @@ def _float(v: str) -> float:
     return x if math.isfinite(x) else math.nan
 
 
-def read_rows(eval_dir: Path) -> list[dict]:
+def read_prompt_meta(path: str | Path | None) -> dict[tuple[str, str], dict]:
+    """(emotion, key) -> the prompt list row (conversion_pairs.read_prompts) of that condition."""
+    if not path:
+        return {}
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from conversion_pairs import PromptListError, read_prompts
+
+    try:
+        return {(r["emotion"], r["key"]): r for r in read_prompts(path, heldout=False)}
+    except PromptListError as err:
+        sys.exit(f"error: {err}")
+
+
+def read_rows(eval_dir: Path, meta: dict[tuple[str, str], dict] | None = None) -> list[dict]:
+    """The rows of ``utterances.csv`` without errors, with ``_src``, ``_level``, ``_cond`` (the
+    condition, "" when unknown), ``_hint``, ``_second``, ``_baseline`` and ``_plain``."""
     path = eval_dir / "utterances.csv"
     if not path.is_file():
         sys.exit(f"{path}: not found; did `promptevc evaluate` run?")
     with open(path, encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if not r.get("error")]
     for r in rows:
-        src, _, level = r["utt"].rpartition("-")
-        r["_src"], r["_level"] = src.rpartition("-")[0], level
+        src, _, key = r["utt"].rpartition("-")
+        m = (meta or {}).get((r["emotion"], key))
+        r["_src"], r["_level"] = src.rpartition("-")[0], m["level"] if m else key
+        r["_cond"] = m["condition"] if m else ""
+        r["_hint"], r["_second"], r["_baseline"] = (m["hint"], m["second"], m["baseline"]) if m else ("", "", "")
+        r["_plain"] = not (r["_hint"] or r["_second"])
     return rows
+
+
+def _share(ok: int, n: int) -> str:
+    return f"{100 * ok / n:.1f} % ({ok}/{n})" if n else "–"
+
+
+def moves(metric: str, value: float, base: float, sign: int) -> bool:
+    """Does ``value`` move from ``base`` in direction ``sign`` beyond the dead band of ``metric``?"""
+    band = DEAD_BAND[metric]
+    if metric.endswith("_ratio"):
+        if not base or math.isnan(base) or math.isnan(value):
+            return False
+        r = value / base
+        return r > band if sign > 0 else r < 1 / band
+    d = value - base
+    return d > band if sign > 0 else d < -band
+
+
+def control_scores(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """(successes, trials) per column of the control table (PromptEVC's Table 2, objective form).
+
+    - intensity: for every (source, emotion) with low, mid and high prompts, each of the three
+      pairs (low, mid), (mid, high), (low, high) whose emotion cue (:data:`CUES`: F0 for happy and
+      surprise, energy for angry, tempo for sad) is ordered the way the levels are (strictly).
+    - mixed: every mixed conversion whose second emotion's cue moves toward that emotion against
+      its baseline (the first emotion's pure medium prompt, same source) beyond the dead band.
+    - pitch / speed / volume: every hint conversion whose F0 / tempo / energy moves the asked way
+      against its baseline (the same prompt without the hint, same source) beyond the dead band
+      (:data:`DEAD_BAND`: 0.5 st, x1.02, 0.5 dB).
+    """
+    out = {k: [0, 0] for k in ("intensity", "mixed", *HINT_COLUMNS)}
+    order = ("low", "mid", "high")
+    by: dict[tuple[str, str], dict[str, dict]] = {}
+    for r in rows:
+        if r["_plain"] and r["_level"] in order:
+            by.setdefault((r["_src"], r["emotion"]), {})[r["_level"]] = r
+    for (_src, emotion), levels in by.items():
+        if emotion not in CUES or len(levels) < 3:
+            continue
+        metric = CUES[emotion][0]
+        vals = [_float(levels[lv][metric]) for lv in order]
+        if any(math.isnan(v) for v in vals):
+            continue
+        for a, b in ((0, 1), (1, 2), (0, 2)):
+            out["intensity"][0] += vals[a] < vals[b]
+            out["intensity"][1] += 1
+    cond = {(r["_src"], r["_cond"]): r for r in rows if r["_cond"]}
+    for r in rows:
+        if r["_plain"] or (r["_src"], r["_baseline"]) not in cond:
+            continue
+        base = cond[(r["_src"], r["_baseline"])]
+        if r["_second"]:
+            if r["_second"] not in CUES:
+                continue
+            metric, sign, col = CUES[r["_second"]][0], 1, "mixed"
+        else:
+            (metric, sign), col = HINTS[r["_hint"]], r["_hint"][:-1]
+        x, b = _float(r[metric]), _float(base[metric])
+        if math.isnan(x) or math.isnan(b):
+            continue
+        out[col][0] += moves(metric, x, b, sign)
+        out[col][1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def control_table(systems: list[tuple[str, list[dict]]]) -> list[str]:
+    cols = ("intensity", "mixed", "pitch", "speed", "volume")
+    lines = ["| system | intensity | mixed | pitch | speed | volume |", "|---|---|---|---|---|---|"]
+    for name, rows in systems:
+        sc = control_scores(rows)
+        lines.append(f"| {name} | " + " | ".join(_share(*sc[c]) for c in cols) + " |")
+    lines.append("| PromptEVC paper, Table 2 (listeners, ESD; not comparable) | "
+                 + " | ".join(f"{PAPER_TABLE2[c]:.1f} %" for c in cols) + " |")
+    return lines
+
+
+def direction_cells(rows: list[dict]) -> tuple[list[str], int]:
+    """The direction check of ``rows`` (plain prompts): one cell per direction, and the passes."""
+    control = {r["_src"]: r for r in rows if r["emotion"] == "neutral" and r["_plain"]}
+    plain = [r for r in rows if r["_plain"]]
+    cells, n_pass = [], 0
+    for emotion, _, metric, how, thr, unit in DIRECTIONS:
+        value, n = direction_value(plain, control, emotion, metric, how)
+        ok = not math.isnan(value) and value > thr
+        n_pass += ok
+        shown = "–" if math.isnan(value) else (f"x{value:.3f}" if unit == "x" else f"{value:+.2f} {unit}")
+        cells.append(f"{shown} {'PASS' if ok else 'FAIL'}")
+    return cells, n_pass
 
 
 def mean(values: list[float]) -> float:
@@ -128,11 +251,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-timings", default=None, help="the data prep's .done folder")
     p.add_argument("--language", default="english", help="corpus language (Mandarin tables show CER, not WER)")
     p.add_argument("--note", action="append", default=[], help="a line for the top of the file (repeatable)")
+    p.add_argument("--vocoder", default="", help="the vocoder stage 8 rendered with (named in the text)")
+    p.add_argument("--prompts", default=None, help="stage 8's prompt list (conditions of hint and mixed prompts)")
+    p.add_argument("--system", action="append", default=[], metavar="NAME=EVAL_DIR",
+                   help="a system of stage 8 and its evaluation (repeatable; the control and ablation tables)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
 
-    rows = read_rows(Path(args.eval))
+    meta = read_prompt_meta(args.prompts)
+    all_rows = read_rows(Path(args.eval), meta)
+    rows = [r for r in all_rows if r["_plain"]]
     oracle = read_rows(Path(args.oracle)) if args.oracle else []
+    systems = []
+    for spec in args.system:
+        name, sep, where = spec.partition("=")
+        if not sep or not name:
+            sys.exit(f"error: --system {spec!r}: give NAME=EVAL_DIR")
+        systems.append((name, all_rows if Path(where) == Path(args.eval) else read_rows(Path(where), meta)))
     control = {r["_src"]: r for r in rows if r["emotion"] == "neutral"}
     n_src = len({r["_src"] for r in rows})
     lines = [
@@ -152,8 +287,12 @@ def main(argv: list[str] | None = None) -> int:
         "## How these numbers are produced",
         "",
         f"- Stage 8 converted {n_src} neutral test utterances with each prompt of the prompt list "
-        "(`conf/convert_prompts.tsv`: per emotion a weak, a medium and a strong phrasing, plus a `neutral` "
-        "control prompt) using the acoustic release of stage 6 and the stage 7 (or pretrained) vocoder.",
+        "(`convert_prompts.tsv`: per emotion a weak, a medium and a strong phrasing, plus a `neutral` "
+        "control prompt" + ("; hint and mixed prompts for the control table" if len(rows) < len(all_rows) else "")
+        + "; held-out phrasings the training prompt generator cannot produce) using the acoustic release of "
+        "stage 6, rendered by " + (f"`{args.vocoder}`" if args.vocoder else "the stage 7 (or pretrained) vocoder")
+        + (f", by {len(systems)} systems ({', '.join(f'`{n}`' for n, _ in systems)}); the tables below "
+           f"are those of `{systems[0][0]}`, the control and ablation tables compare them." if systems else "."),
         "- Stage 9 ran `promptevc evaluate` on every (converted, source, reference) pair; the reference is the "
         "same sentence read by the same speaker in the target emotion. Changes are output against source: "
         "F0 shift in semitones, F0 range ratio, tempo ratio (speech time; > 1 = slower), energy change in dB. "
@@ -191,6 +330,38 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {emotion} | {expect} | {metric} | {shown} | {raw_shown} | {ref_shown} | {n} | "
                      f"{'PASS' if ok else 'FAIL'} |")
     lines += ["", f"{n_pass} of {len(DIRECTIONS)} directions pass.", ""]
+    if systems:
+        lines += ["## Control (the form of PromptEVC's Table 2; objective shares on held-out phrasings)", "",
+                  "Per system, the share of conversions that move the way the prompt asks, measured on the "
+                  "output (against the same source's other conversions, so resynthesis cancels out). "
+                  "**intensity**: for every (source, emotion), the three pairs of its low / mid / high prompts, "
+                  "counted right when the emotion's cue (happy, surprise: F0 shift; angry: energy; sad: tempo "
+                  "ratio, the first direction above) is strictly ordered low < mid < high. **mixed**: every "
+                  "mixed prompt (a medium prompt of the first emotion with a clause for a second one) whose "
+                  "second emotion's cue moves toward it against the first emotion's pure medium prompt beyond "
+                  "the dead band. **pitch / speed / volume**: every hint prompt (a medium prompt with a pitch, "
+                  "tempo or volume clause, both directions) whose F0 / tempo / energy moves the asked way "
+                  "against the same prompt without the clause beyond the dead band (0.5 st, x1.02, 0.5 dB). "
+                  "The paper row is PromptEVC's Table 2: listener judgements on ESD, not comparable to "
+                  "these objective shares" + (" on a synthetic corpus." if args.corpus == "mini" else "."), ""]
+        lines += control_table(systems)
+        lines += ["", "## Direction check per system (ablation)", "",
+                  "The direction check above for every system: strongest prompt vs the system's own neutral-"
+                  "prompt output. `neural`: learned control (the default); `neural_parser`: the zero-shot "
+                  "parser's control (`--control parser`); `neural_projection`: the linear projection head "
+                  "instead of the diffusion prompt mapper (`--prompt-mapper projection`, PromptEVC without "
+                  "its prompt mapper); `prosody`: the embedded prosody engine. `emo acc`: the evaluator's "
+                  "accuracy over the plain emotional prompts.", "",
+                  "| ESD direction | measure | " + " | ".join(n for n, _ in systems) + " |",
+                  "|---|---|" + "---|" * len(systems)]
+        per = [direction_cells(r) for _, r in systems]
+        for k, (emotion, expect, metric, *_rest) in enumerate(DIRECTIONS):
+            lines.append(f"| {emotion}: {expect} | {metric} | " + " | ".join(c[k] for c, _ in per) + " |")
+        lines.append("| passes | | " + " | ".join(f"{n} of {len(DIRECTIONS)}" for _, n in per) + " |")
+        accs = [mean([_float(x.get("emo_correct")) for x in r if x["_plain"] and x["emotion"] != "neutral"])
+                for _, r in systems]
+        lines.append("| emo acc | emo_correct | " + " | ".join(fmt(a) for a in accs) + " |")
+        lines.append("")
 
     levels = sorted({(r["emotion"], _float(r["intensity"]), r["_level"]) for r in rows},
                     key=lambda t: (t[0] != "neutral", t[0], t[1]))

@@ -28,10 +28,12 @@ def egs(tmp_path):
     (d / "conf").mkdir(parents=True)
     for name in ("evaluator", "acoustic", "vocoder"):
         (d / "conf" / f"{name}.yaml").write_text(f"# {name} config\nx: 1\n")
-    # One prompt per emotion keeps the test quick (the recipe's list has three levels each).
+    # One held-out prompt per emotion keeps the test quick (the recipe's list has three levels each).
     (d / "conf" / "convert_prompts.tsv").write_text(
-        "# emotion\tintensity\tlevel\tprompt\nneutral\t0\tcontrol\tneutral\n"
-        + "".join(f"{e}\t1\thigh\tvery {e}\n" for e in ("angry", "happy", "sad", "surprise"))
+        "# emotion\tintensity\tlevel\tprompt\nneutral\t0\tcontrol\tAn impassive reading, please.\n"
+        + "".join(f"{e}\t1\thigh\tPortray a tremendously {a} narrator.\n"
+                  for e, a in (("angry", "irate"), ("happy", "jubilant"), ("sad", "crestfallen"),
+                               ("surprise", "thunderstruck")))
     )
     log = tmp_path / "stub.log"
     log.write_text("")
@@ -97,7 +99,8 @@ def test_full_run_then_everything_skipped(egs):
     order = ["train-evaluator", "label-intensity", "fit-units", "train", "train-vocoder", "convert", "evaluate"]
     assert [subs.index(s) for s in order] == sorted(subs.index(s) for s in order)
     assert subs.count("convert") == 5  # 4 emotions + the neutral control
-    assert any('--prompt very happy --out-dir exp/t/convert/happy_high' in c for c in calls)
+    assert any('--prompt Portray a tremendously jubilant narrator. --out-dir exp/t/convert/happy_high' in c
+               for c in calls)
     assert subs.count("evaluate") == 2  # conversions + oracle recordings
     train = next(c for c in calls if c.startswith("train "))
     assert "--exp exp/t/acoustic" in train and "--units exp/t/units" in train
@@ -125,6 +128,42 @@ def test_full_run_then_everything_skipped(egs):
     out = egs()
     assert egs.calls() == []
     assert out.stdout.count("already done") == 9
+
+
+def test_stage8_systems_and_held_out_prompts(egs):
+    """--convert_systems converts the same prompts with each system into its own folder, stage 9
+    evaluates each and writes the control and ablation tables; a training phrasing is refused."""
+    systems = "neural neural_parser neural_projection prosody"
+    egs("--stop_stage", "7")
+    egs.calls()
+    egs("--stage", "8", "--convert_systems", systems)
+    calls = egs.calls()
+    convert = [c for c in calls if c.startswith("convert")]
+    assert len(convert) == 20  # 5 prompts x 4 systems
+    parser = [c for c in convert if "--control parser" in c]
+    assert len(parser) == 5 and all("exp/t/convert/neural_parser/" in c for c in parser)
+    assert sum("--prompt-mapper projection" in c and "exp/t/convert/neural_projection/" in c for c in convert) == 5
+    prosody = [c for c in convert if "--engine prosody" in c]
+    assert len(prosody) == 5 and not any("--model" in c or "--vocoder" in c for c in prosody)
+    first = [c for c in convert if "--out-dir exp/t/convert/happy_high" in c]
+    assert len(first) == 1 and "--engine neural --model exp/t/acoustic/release" in first[0]
+    for sub in ("neural_parser", "neural_projection", "prosody"):
+        assert (egs.dir / f"exp/t/convert/{sub}/pairs.csv").is_file()
+        assert (egs.dir / f"exp/t/eval_{sub}/utterances.csv").is_file()
+    assert sum(c.startswith("evaluate") for c in calls) == 5  # 4 systems + the oracle recordings
+    results = (egs.dir / "RESULTS.md").read_text()
+    assert "## Control (the form of PromptEVC's Table 2" in results
+    assert "| neural_projection |" in results and "| PromptEVC paper, Table 2" in results
+    assert "| ESD direction | measure | neural | neural_parser | neural_projection | prosody |" in results
+    # A training phrasing in the prompt list: stage 8 stops before converting anything.
+    (egs.dir / "conf" / "convert_prompts.tsv").write_text("neutral\t0\tcontrol\tSpeak normally.\n")
+    proc = egs("--stage", "8", check=False)
+    assert proc.returncode != 0
+    assert "cause: error: conf/convert_prompts.tsv:1: 'Speak normally.' is a phrasing of the training prompt" in proc.stdout
+    assert not any(c.startswith("convert") for c in egs.calls())
+    # An unknown system is refused before any stage runs.
+    proc = egs("--stage", "8", "--convert_systems", "neural fancy", check=False)
+    assert proc.returncode != 0 and "unknown system 'fancy'" in proc.stderr
 
 
 def test_stage_range_and_changed_inputs(egs):
