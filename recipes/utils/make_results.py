@@ -41,14 +41,26 @@ DIRECTIONS = [
 ]
 # The cue of each emotion for the control table: its first direction above.
 CUES = {e: (metric, how) for e, _, metric, how, _, _ in reversed(DIRECTIONS)}
-# Dead bands of a hint or mixture move against its baseline (those of the direction check).
-DEAD_BAND = {"f0_shift_st": 0.5, "energy_change_db": 0.5, "tempo_ratio": 1.02}
+# Just-noticeable differences a hint or mixture must move its cue by, against its baseline
+# (issue 11 / PromptEVC's objective form: 0.5 st F0, 3 % tempo, 1 dB level).
+JND = {"f0_shift_st": 0.5, "energy_change_db": 1.0, "tempo_ratio": 1.03}
 # (metric, sign) a hint asks for; tempo_ratio > 1 is slower speech.
 HINTS = {"pitch+": ("f0_shift_st", 1), "pitch-": ("f0_shift_st", -1), "speed+": ("tempo_ratio", -1),
          "speed-": ("tempo_ratio", 1), "volume+": ("energy_change_db", 1), "volume-": ("energy_change_db", -1)}
 HINT_COLUMNS = {"pitch": ("pitch+", "pitch-"), "speed": ("speed+", "speed-"), "volume": ("volume+", "volume-")}
 # PromptEVC (Table 2): listener judgements on ESD, in %.
 PAPER_TABLE2 = {"intensity": 77.6, "mixed": 61.3, "pitch": 86.4, "speed": 89.7, "volume": 91.5}
+# Columns of the control table: (key, header, the paper's figure it stands beside or None).
+CONTROL_COLUMNS = [
+    ("emotion", "emotion acc", None),
+    ("intensity", "intensity (pairs)", "intensity"),
+    ("intensity3", "intensity (3-way)", None),
+    ("mixed", "mixed (posteriors)", "mixed"),
+    ("mixed_cue", "mixed (cue)", None),
+    ("pitch", "pitch", "pitch"),
+    ("speed", "speed", "speed"),
+    ("volume", "volume", "volume"),
+]
 TABLE_METRICS = [
     ("f0_shift_st", "F0 shift (st)"),
     ("f0_range_ratio", "F0 range x"),
@@ -107,7 +119,7 @@ def _share(ok: int, n: int) -> str:
 
 def moves(metric: str, value: float, base: float, sign: int) -> bool:
     """Does ``value`` move from ``base`` in direction ``sign`` beyond the dead band of ``metric``?"""
-    band = DEAD_BAND[metric]
+    band = JND[metric]
     if metric.endswith("_ratio"):
         if not base or math.isnan(base) or math.isnan(value):
             return False
@@ -117,24 +129,36 @@ def moves(metric: str, value: float, base: float, sign: int) -> bool:
     return d > band if sign > 0 else d < -band
 
 
+def _posteriors(row: dict) -> dict[str, float]:
+    return {k[2:]: _float(v) for k, v in row.items() if k.startswith("p_") and not math.isnan(_float(v))}
+
+
 def control_scores(rows: list[dict]) -> dict[str, tuple[int, int]]:
     """(successes, trials) per column of the control table (PromptEVC's Table 2, objective form).
 
-    - intensity: for every (source, emotion) with low, mid and high prompts, each of the three
-      pairs (low, mid), (mid, high), (low, high) whose emotion cue (:data:`CUES`: F0 for happy and
-      surprise, energy for angry, tempo for sad) is ordered the way the levels are (strictly).
-    - mixed: every mixed conversion whose second emotion's cue moves toward that emotion against
-      its baseline (the first emotion's pure medium prompt, same source) beyond the dead band.
-    - pitch / speed / volume: every hint conversion whose F0 / tempo / energy moves the asked way
-      against its baseline (the same prompt without the hint, same source) beyond the dead band
-      (:data:`DEAD_BAND`: 0.5 st, x1.02, 0.5 dB).
+    - emotion: plain non-neutral conversions the grading classifier labels with the target
+      emotion (``emo_correct``).
+    - intensity (pairs): for every (source, emotion) with low, mid and high prompts, each of the
+      three pairs (low, mid), (mid, high), (low, high) whose emotion cue (:data:`CUES`: F0 for
+      happy and surprise, energy for angry, tempo for sad) is ordered the way the levels are
+      (strictly); intensity (3-way): the (source, emotion) triples ordered completely.
+    - mixed (posteriors): mixed conversions where the grading classifier's posteriors of both
+      named emotions are above every other emotion's; mixed (cue): the second emotion's cue moves
+      toward it against the baseline (the first emotion's pure medium prompt, same source) by
+      more than its :data:`JND`.
+    - pitch / speed / volume: hint conversions whose F0 / tempo / energy moves the asked way
+      against the baseline (the same prompt without the hint, same source) by more than the
+      :data:`JND` (0.5 st, 3 %, 1 dB).
     """
-    out = {k: [0, 0] for k in ("intensity", "mixed", *HINT_COLUMNS)}
+    out = {k: [0, 0] for k, _, _ in CONTROL_COLUMNS}
     order = ("low", "mid", "high")
     by: dict[tuple[str, str], dict[str, dict]] = {}
     for r in rows:
         if r["_plain"] and r["_level"] in order:
             by.setdefault((r["_src"], r["emotion"]), {})[r["_level"]] = r
+        if r["_plain"] and r["emotion"] != "neutral" and not math.isnan(_float(r.get("emo_correct", ""))):
+            out["emotion"][0] += _float(r["emo_correct"]) > 0.5
+            out["emotion"][1] += 1
     for (_src, emotion), levels in by.items():
         if emotion not in CUES or len(levels) < 3:
             continue
@@ -145,15 +169,24 @@ def control_scores(rows: list[dict]) -> dict[str, tuple[int, int]]:
         for a, b in ((0, 1), (1, 2), (0, 2)):
             out["intensity"][0] += vals[a] < vals[b]
             out["intensity"][1] += 1
+        out["intensity3"][0] += vals[0] < vals[1] < vals[2]
+        out["intensity3"][1] += 1
     cond = {(r["_src"], r["_cond"]): r for r in rows if r["_cond"]}
     for r in rows:
+        if r["_second"]:
+            post = _posteriors(r)
+            named = {r["emotion"], r["_second"]}
+            if post and named <= set(post):
+                rest = [v for k, v in post.items() if k not in named]
+                out["mixed"][0] += min(post[e] for e in named) > max(rest, default=-1.0)
+                out["mixed"][1] += 1
         if r["_plain"] or (r["_src"], r["_baseline"]) not in cond:
             continue
         base = cond[(r["_src"], r["_baseline"])]
         if r["_second"]:
             if r["_second"] not in CUES:
                 continue
-            metric, sign, col = CUES[r["_second"]][0], 1, "mixed"
+            metric, sign, col = CUES[r["_second"]][0], 1, "mixed_cue"
         else:
             (metric, sign), col = HINTS[r["_hint"]], r["_hint"][:-1]
         x, b = _float(r[metric]), _float(base[metric])
@@ -165,13 +198,13 @@ def control_scores(rows: list[dict]) -> dict[str, tuple[int, int]]:
 
 
 def control_table(systems: list[tuple[str, list[dict]]]) -> list[str]:
-    cols = ("intensity", "mixed", "pitch", "speed", "volume")
-    lines = ["| system | intensity | mixed | pitch | speed | volume |", "|---|---|---|---|---|---|"]
+    lines = ["| system | " + " | ".join(h for _, h, _ in CONTROL_COLUMNS) + " |",
+             "|---|" + "---|" * len(CONTROL_COLUMNS)]
     for name, rows in systems:
         sc = control_scores(rows)
-        lines.append(f"| {name} | " + " | ".join(_share(*sc[c]) for c in cols) + " |")
+        lines.append(f"| {name} | " + " | ".join(_share(*sc[k]) for k, _, _ in CONTROL_COLUMNS) + " |")
     lines.append("| PromptEVC paper, Table 2 (listeners, ESD; not comparable) | "
-                 + " | ".join(f"{PAPER_TABLE2[c]:.1f} %" for c in cols) + " |")
+                 + " | ".join(f"{PAPER_TABLE2[p]:.1f} %" if p else "–" for _, _, p in CONTROL_COLUMNS) + " |")
     return lines
 
 
@@ -298,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         "F0 shift in semitones, F0 range ratio, tempo ratio (speech time; > 1 = slower), energy change in dB. "
         "Full per-utterance numbers: `eval/utterances.csv`, report and plots: `eval/report.md`.",
         "- Emotion accuracy (`emo acc`) is graded by "
-        + ("a second emotion evaluator trained with another seed (`eval_classifier/`)."
+        + ("a second emotion evaluator trained with another seed (`eval_classifier/`), which no training "
+           "stage uses (it is not the emotion-loss critic, the intensity labeller or the source of e_ref)."
            if (Path(args.exp) / "eval_classifier/release/meta.json").is_file() else
            "the stage 3 evaluator, which is also the training critic of the emotion loss: read it as an "
            "optimistic number (set `eval_classifier_seed` to grade with a separate one)."),
@@ -332,16 +366,21 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"{n_pass} of {len(DIRECTIONS)} directions pass.", ""]
     if systems:
         lines += ["## Control (the form of PromptEVC's Table 2; objective shares on held-out phrasings)", "",
-                  "Per system, the share of conversions that move the way the prompt asks, measured on the "
-                  "output (against the same source's other conversions, so resynthesis cancels out). "
-                  "**intensity**: for every (source, emotion), the three pairs of its low / mid / high prompts, "
-                  "counted right when the emotion's cue (happy, surprise: F0 shift; angry: energy; sad: tempo "
-                  "ratio, the first direction above) is strictly ordered low < mid < high. **mixed**: every "
-                  "mixed prompt (a medium prompt of the first emotion with a clause for a second one) whose "
-                  "second emotion's cue moves toward it against the first emotion's pure medium prompt beyond "
-                  "the dead band. **pitch / speed / volume**: every hint prompt (a medium prompt with a pitch, "
+                  "Per system, on held-out phrasings only, the share of conversions that do what the prompt asks, "
+                  "graded by the emotion classifier named above and by acoustics on the output (against the same "
+                  "source's other conversions, so resynthesis cancels out). **emotion acc**: plain emotional "
+                  "prompts the classifier labels with the target emotion. **intensity (pairs)**: for every "
+                  "(source, emotion), the three pairs of its low / mid / high prompts, counted right when the "
+                  "emotion's cue (happy, surprise: F0 shift; angry: energy; sad: tempo ratio, the first "
+                  "direction above) is strictly ordered; **intensity (3-way)**: the triples ordered low < mid < "
+                  "high completely. **mixed (posteriors)**: every mixed prompt (a medium prompt of the first "
+                  "emotion with a clause for a second one) whose output the classifier gives both named emotions "
+                  "a higher posterior than every other emotion; **mixed (cue)**: its second emotion's cue moves "
+                  "toward it against the first emotion's pure medium prompt by more than a just-noticeable "
+                  "difference. **pitch / speed / volume**: every hint prompt (a medium prompt with a pitch, "
                   "tempo or volume clause, both directions) whose F0 / tempo / energy moves the asked way "
-                  "against the same prompt without the clause beyond the dead band (0.5 st, x1.02, 0.5 dB). "
+                  "against the same prompt without the clause by more than a just-noticeable difference "
+                  "(0.5 st, 3 %, 1 dB). "
                   "The paper row is PromptEVC's Table 2: listener judgements on ESD, not comparable to "
                   "these objective shares" + (" on a synthetic corpus." if args.corpus == "mini" else "."), ""]
         lines += control_table(systems)

@@ -193,14 +193,15 @@ def test_pairs_of_hint_and_mixed_conditions(tmp_path):
 
 def write_eval(d: Path, rows: list[dict]) -> Path:
     fields = ["utt", "emotion", "intensity", "f0_shift_st", "f0_range_ratio", "tempo_ratio", "energy_change_db",
-              "emo_correct", "error"]
+              "emo_correct", "p_angry", "p_happy", "p_neutral", "p_sad", "p_surprise", "error"]
     d.mkdir(parents=True)
     with open(d / "utterances.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for r in rows:
             w.writerow({"f0_shift_st": 0, "f0_range_ratio": 1, "tempo_ratio": 1, "energy_change_db": 0,
-                        "emo_correct": 1, "error": "", **r})
+                        "emo_correct": 1, **{f"p_{e}": 0.2 for e in ("angry", "happy", "neutral", "sad", "surprise")},
+                        "error": "", **r})
     return d
 
 
@@ -222,16 +223,23 @@ def test_control_table_arithmetic(tmp_path):
     # pitch: s1 +0.6 st (yes), s2 +0.4 st (inside the dead band), s1 down -1 st (yes) -> 2 of 3.
     rows += [row(s1, "happy", "happy_pitch_up", f0_shift_st=2.6), row(s2, "happy", "happy_pitch_up", f0_shift_st=3.4),
              row(s1, "happy", "happy_pitch_down", f0_shift_st=1.0)]
-    # speed: faster x0.97 < 1/1.02 (yes), slower x1.01 (dead band) -> 1 of 2.
+    # speed: faster x0.97 < 1/1.03 (yes), slower x1.02 (under 3 %) -> 1 of 2.
     rows += [row(s1, "happy", "happy_speed_up", f0_shift_st=2, tempo_ratio=0.97),
-             row(s1, "happy", "happy_speed_down", f0_shift_st=2, tempo_ratio=1.01)]
-    # volume: louder +1 dB (yes), quieter +1 dB (wrong way) -> 1 of 2.
-    rows += [row(s1, "happy", "happy_volume_up", energy_change_db=1), row(s1, "happy", "happy_volume_down",
-                                                                          energy_change_db=1)]
-    # mixed: sad + angry by energy (s1 +1 dB yes, s2 +0.2 dB no), happy + sad by tempo (s1 x1.05 yes) -> 2 of 3.
-    rows += [row(s1, "sad", "sad_mix_angry", energy_change_db=-2, tempo_ratio=1.1),
-             row(s2, "sad", "sad_mix_angry", energy_change_db=-2.8),
-             row(s1, "happy", "happy_mix_sad", f0_shift_st=2, tempo_ratio=1.05)]
+             row(s1, "happy", "happy_speed_down", f0_shift_st=2, tempo_ratio=1.02)]
+    # volume: louder +1.5 dB (yes), quieter +1.5 dB (wrong way) -> 1 of 2; +0.8 dB is under 1 dB.
+    rows += [row(s1, "happy", "happy_volume_up", energy_change_db=1.5), row(s1, "happy", "happy_volume_down",
+                                                                            energy_change_db=1.5),
+             row(s2, "happy", "happy_volume_up", energy_change_db=0.8)]
+    # mixed (cue): sad + angry by energy (s1 +1.5 dB yes, s2 +0.2 dB no), happy + sad by tempo (s1 x1.05
+    # yes) -> 2 of 3. mixed (posteriors): both named emotions above the rest in s1's sad + angry and
+    # happy + sad; s2's sad + angry has neutral above angry -> 2 of 3.
+    both = {"p_sad": 0.4, "p_angry": 0.3, "p_neutral": 0.1, "p_happy": 0.1, "p_surprise": 0.1}
+    rows += [row(s1, "sad", "sad_mix_angry", energy_change_db=-1.5, tempo_ratio=1.1, **both),
+             row(s2, "sad", "sad_mix_angry", energy_change_db=-2.8, **{**both, "p_neutral": 0.35, "p_angry": 0.05}),
+             row(s1, "happy", "happy_mix_sad", f0_shift_st=2, tempo_ratio=1.05,
+                 **{"p_happy": 0.5, "p_sad": 0.3, "p_neutral": 0.1, "p_angry": 0.05, "p_surprise": 0.05})]
+    # emotion acc: one plain emotional conversion (s2 sad low) is graded wrong -> 10 of 11.
+    rows = [{**r, "emo_correct": 0} if r["utt"] == f"{s2}-sad-low" else r for r in rows]
     ev = write_eval(tmp_path / "eval", rows)
     # A second system that moves nothing: every share 0 (ties are not an ordering).
     flat = write_eval(tmp_path / "eval_prosody", [{**r, "f0_shift_st": 0, "tempo_ratio": 1, "energy_change_db": 0}
@@ -239,15 +247,20 @@ def test_control_table_arithmetic(tmp_path):
     (tmp_path / "prompts.tsv").write_text(PROMPTS)
     meta = mr.read_prompt_meta(tmp_path / "prompts.tsv")
     assert mr.control_scores(mr.read_rows(ev, meta)) == {
-        "intensity": (8, 9), "mixed": (2, 3), "pitch": (2, 3), "speed": (1, 2), "volume": (1, 2)}
+        "emotion": (10, 11), "intensity": (8, 9), "intensity3": (2, 3), "mixed": (2, 3), "mixed_cue": (2, 3),
+        "pitch": (2, 3), "speed": (1, 2), "volume": (1, 3)}
     out = tmp_path / "RESULTS.md"
     assert mr.main(["--exp", str(tmp_path), "--eval", str(ev), "--prompts", str(tmp_path / "prompts.tsv"),
                     "--system", f"neural={ev}", "--system", f"prosody={flat}", "--corpus", "mini",
                     "--out", str(out)]) == 0
     text = out.read_text()
-    assert ("| neural | 88.9 % (8/9) | 66.7 % (2/3) | 66.7 % (2/3) | 50.0 % (1/2) | 50.0 % (1/2) |") in text
-    assert "| prosody | 0.0 % (0/9) | 0.0 % (0/3) | 0.0 % (0/3) | 0.0 % (0/2) | 0.0 % (0/2) |" in text
-    assert "| PromptEVC paper, Table 2 (listeners, ESD; not comparable) | 77.6 % | 61.3 % | 86.4 % |" in text
+    assert ("| neural | 90.9 % (10/11) | 88.9 % (8/9) | 66.7 % (2/3) | 66.7 % (2/3) | 66.7 % (2/3) | 66.7 % (2/3) "
+            "| 50.0 % (1/2) | 33.3 % (1/3) |") in text
+    # the flat system: no cue moves; the classifier's readings are the same rows' (emotion, mixed)
+    assert ("| prosody | 90.9 % (10/11) | 0.0 % (0/9) | 0.0 % (0/3) | 66.7 % (2/3) | 0.0 % (0/3) | 0.0 % (0/3) "
+            "| 0.0 % (0/2) | 0.0 % (0/3) |") in text
+    assert ("| PromptEVC paper, Table 2 (listeners, ESD; not comparable) | – | 77.6 % | – | 61.3 % | – | 86.4 % "
+            "| 89.7 % | 91.5 % |") in text
     # The hint and mixed conversions stay out of the per-level table and the direction check.
     assert "| happy | mid | 0.6 | 2 |" in text and "| sad | mid | 0.6 | 2 |" in text
     ablation = text[text.index("## Direction check per system"):]
