@@ -117,7 +117,9 @@ def run_evaluate(code: Path, pairs: Path, out: Path, extra: list[str]) -> tuple[
            "--overwrite", "--no-plots", *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # cwd outside any checkout: `python -m` puts the working directory first on sys.path, ahead of
+    # PYTHONPATH, so running from a checkout would import that checkout's promptevc instead.
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=out.parent)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
