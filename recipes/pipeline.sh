@@ -68,6 +68,9 @@ vocoder_conf=vocoder_v1
 evaluator_args=""       # extra training options, e.g. "--set train.max_steps=100"
 eval_classifier_seed="" # stage 3 also trains a second evaluator with this seed for stage 9 to grade
                         # with (the first one is the training critic); "" = grade with the first
+intensity_folds=0       # >= 2: stage 3 also trains this many fold evaluators and stage 4 cross-fits the
+                        # training set's intensity labels (each fold labelled by the evaluator that did
+                        # not train on it); 0 = the stage 3 evaluator labels its own training data
 acoustic_args=""
 vocoder_args=""
 # features (stage 2) and units (stage 5)
@@ -110,6 +113,7 @@ help_message="Usage: $0 [options]   (run from egs/<corpus>/; see recipes/README.
   --device auto|cpu|cuda --num_workers auto|N --tag NAME --exp_root DIR --data_root DIR --dump_root DIR
   --evaluator_conf/--acoustic_conf/--vocoder_conf  YAML or packaged name; --*_args \"--set k=v ...\"
   --content hubert|mel --f0_method harvest|dio|pyin --units_k K --redo_dump true|false
+  --intensity_folds K (>= 2: cross-fitted intensity labels; 0 = off) --eval_classifier_seed S
   --train_vocoder true|false --vocoder NAME --convert_vocoder NAME
   --max_convert_utts N --convert_prompts TSV --convert_systems \"neural neural_parser neural_projection prosody\"
   --eval_args \"...\" --asr_model ID --results_md FILE|auto
@@ -249,8 +253,9 @@ stage_inputs() {  # options a stage's result depends on (hashed into its marker)
        if [ -f "$local_data" ]; then cat "$local_data"; fi ;;
     2) if [ "$content" = mel ]; then echo "content=mel spk=$speaker_backbone f0=$f0_method $dump_args"
        else echo "content=$content model=$content_model layer=$content_layer spk=$speaker_backbone f0=$f0_method $dump_args"; fi ;;
-    3) echo "evaluator $evaluator_args seed=$seed eval_seed=$eval_classifier_seed"; conf_digest "$evaluator_conf" ;;
-    4) echo "intensity+prompts seed=$seed" ;;
+    3) echo "evaluator $evaluator_args seed=$seed eval_seed=$eval_classifier_seed folds=$intensity_folds"
+       conf_digest "$evaluator_conf" ;;
+    4) echo "intensity+prompts seed=$seed folds=$intensity_folds" ;;
     5) echo "units k=$units_k $units_args seed=$seed" ;;
     6) echo "acoustic $acoustic_args seed=$seed"; conf_digest "$acoustic_conf" ;;
     7) echo "vocoder train=$train_vocoder init=$vocoder_init $vocoder_args"; conf_digest "$vocoder_conf" ;;
@@ -267,12 +272,37 @@ set_files() {  # DIR NAME... : DIR/<set>/NAME for every set, one per line
   for s in "${sets[@]}"; do for f in "$@"; do printf '%s\n' "$dir/$s/$f"; done; done
 }
 
+stage_experiments() {  # the training experiment dirs stage $1 writes, one per line
+  case $1 in
+    3) printf '%s\n' "$expdir/evaluator" "$expdir/eval_classifier" "$expdir/evaluator_folds" ;;
+    6) printf '%s\n' "$expdir/acoustic" ;;
+    7) printf '%s\n' "$expdir/vocoder" ;;
+  esac
+}
+
+retire_experiments() {  # stage $1 re-runs on changed inputs or options ($2): its finished trainings
+  # would only resume at their last step, so they are moved aside (kept, never deleted) and the
+  # stage trains afresh. An interrupted stage has no marker and resumes instead.
+  local d stamp; stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  while IFS= read -r d; do
+    [ -e "$d" ] || continue
+    mv "$d" "$d.stale-$stamp"
+    log "  $d was trained before ($2): moved to $d.stale-$stamp; training starts afresh"
+  done < <(stage_experiments "$1")
+}
+
+fold_releases() {  # [FILE] : the cross-fitting fold evaluators' releases (or FILE inside each), one per line
+  local k
+  for ((k = 1; k <= intensity_folds; k++)); do printf '%s\n' "$expdir/evaluator_folds/fold$k/release${1:+/$1}"; done
+}
+
 stage_outputs() {  # files that must exist after a stage, one per line (checked before skipping and after running)
   case $1 in
     1) set_files "$prepdir" wav.scp utt2spk spk2utt text utt2emo ;;
     2) set_files "$datadir" wav.scp utt2spk spk2utt text utt2emo feats.scp utt2num_frames feats_config.yaml ;;
     3) printf '%s\n' "$evaluator_release/meta.json"
-       if [ -n "$eval_classifier_seed" ]; then printf '%s\n' "$expdir/eval_classifier/release/meta.json"; fi ;;
+       if [ -n "$eval_classifier_seed" ]; then printf '%s\n' "$expdir/eval_classifier/release/meta.json"; fi
+       fold_releases meta.json ;;
     4) set_files "$datadir" utt2intensity utt2prompt ;;
     5) printf '%s\n' "$expdir/units/kmeans.safetensors"; set_files "$datadir" units.scp ;;
     6) printf '%s\n' "$acoustic_release/meta.json" ;;
@@ -285,7 +315,8 @@ stage_outputs() {  # files that must exist after a stage, one per line (checked 
 stage_products() {  # what later stages read from a stage, one path per line (signed into their markers)
   case $1 in
     1|2|4) stage_outputs "$1" ;;
-    3) printf '%s\n' "$evaluator_release"; if [ -n "$eval_classifier_seed" ]; then printf '%s\n' "$expdir/eval_classifier/release"; fi ;;
+    3) printf '%s\n' "$evaluator_release"; if [ -n "$eval_classifier_seed" ]; then printf '%s\n' "$expdir/eval_classifier/release"; fi
+       fold_releases ;;
     5) printf '%s\n' "$expdir/units"; set_files "$datadir" units.scp units ;;
     6) printf '%s\n' "$acoustic_release" ;;
     7) if [ "$train_vocoder" = true ]; then printf '%s\n' "$vocoder_release"; fi ;;
@@ -465,13 +496,27 @@ stage3() {
       --seed "$eval_classifier_seed" --no-progress "${extra[@]}"
     export_if_needed "$expdir/eval_classifier"
   fi
+  local k
+  for ((k = 1; k <= intensity_folds; k++)); do  # cross-fitting: fold k's evaluator never sees fold k
+    train_job "$logdir/train_evaluator_fold$k.log" train-evaluator --config "$evaluator_conf" \
+      --data "$datadir/$train_set" --valid-data "$datadir/$valid_set" --exp "$expdir/evaluator_folds/fold$k" \
+      --fold "$k/$intensity_folds" --seed "$seed" --no-progress "${extra[@]}"
+    export_if_needed "$expdir/evaluator_folds/fold$k"
+  done
 }
 
 stage4() {
   local s split
+  local -a folds=()
+  mapfile -t folds < <(fold_releases)
   for s in "${sets[@]}"; do
-    run_job train_cmd_a "$logdir/label_intensity_$s.log" "${pe[@]}" label-intensity --data "$datadir/$s" \
-      --evaluator "$evaluator_release" --reference-data "$datadir/$train_set" --no-progress
+    if [ "$s" = "$train_set" ] && [ "${#folds[@]}" -gt 0 ]; then  # the data the evaluators trained on
+      run_job train_cmd_a "$logdir/label_intensity_$s.log" "${pe[@]}" label-intensity --data "$datadir/$s" \
+        --cross-fit "${folds[@]}" --no-progress
+    else
+      run_job train_cmd_a "$logdir/label_intensity_$s.log" "${pe[@]}" label-intensity --data "$datadir/$s" \
+        --evaluator "$evaluator_release" --reference-data "$datadir/$train_set" --no-progress
+    fi
     # Training and validation prompts from the training templates; the test set gets the held-out
     # templates, so stage 8/9 measure phrasings the model never saw.
     split=train; if [ "$s" = "$test_set" ]; then split=heldout; fi
@@ -665,6 +710,8 @@ if [ "$num_workers" = auto ]; then
   per=$(( cores / (ngpu > 1 ? ngpu : 1) - 1 )); num_workers=$(( per < 0 ? 0 : per > 4 ? 4 : per ))
 fi
 [[ "$num_workers" =~ ^[0-9]+$ ]] || die "--num_workers must be auto or a number, got '$num_workers'"
+[[ "$intensity_folds" =~ ^[0-9]+$ ]] && [ "$intensity_folds" -ne 1 ] \
+  || die "--intensity_folds must be 0 (off) or a number of folds >= 2, got '$intensity_folds'"
 compute_hashes
 
 selected() { [ "$1" -ge "$stage" ] && [ "$1" -le "$stop_stage" ] && ! stage_off "$1"; }
@@ -738,8 +785,9 @@ for n in 1 2 3 4 5 6 7 8 9; do
   fi
   if [ "$n" -eq 2 ]; then check_tag_identity; fi
   mkdir -p "$logdir" "$(dirname "$(marker_path "$n")")"
-  rm -f "$(marker_path "$n")"
   log "stage $n ($name): start ($why); log: $logdir/stage$n.log"
+  if [ -f "$(marker_path "$n")" ]; then retire_experiments "$n" "${why}"; fi
+  rm -f "$(marker_path "$n")"
   start=$SECONDS
   current=$n
   rcfile=$(mktemp "${TMPDIR:-/tmp}/pipeline_rc.XXXXXX")

@@ -248,6 +248,30 @@ def test_bad_options_are_reported(egs):
     assert proc.returncode != 0 and "--nj must be a positive number" in proc.stderr
 
 
+def test_cross_fitted_intensity_labels(egs):
+    # --intensity_folds 2: two fold evaluators in stage 3; stage 4 labels the training set with
+    # both (each labels the fold it did not train on), dev and test with the stage 3 evaluator.
+    egs("--stop_stage", "4", "--intensity_folds", "2")
+    calls = egs.calls()
+    folds = [c for c in calls if c.startswith("train-evaluator") and "--fold" in c]
+    assert len(folds) == 2
+    assert "--fold 1/2" in folds[0] and "--exp exp/t/evaluator_folds/fold1" in folds[0]
+    assert "--fold 2/2" in folds[1] and "--exp exp/t/evaluator_folds/fold2" in folds[1]
+    labels = {c.split("--data ")[1].split()[0]: c for c in calls if c.startswith("label-intensity")}
+    assert ("--cross-fit exp/t/evaluator_folds/fold1/release exp/t/evaluator_folds/fold2/release"
+            in labels["exp/t/data/train"])
+    for s in ("dev", "test"):
+        assert "--evaluator exp/t/evaluator/release" in labels[f"exp/t/data/{s}"]
+        assert "--cross-fit" not in labels[f"exp/t/data/{s}"]
+    # Without folds the stage 3 evaluator labels every set (and turning folds off re-runs 3 and 4).
+    egs("--stop_stage", "4")
+    calls = egs.calls()
+    assert not any("--fold" in c or "--cross-fit" in c for c in calls)
+    assert sum(c.startswith("label-intensity") for c in calls) == 3
+    proc = egs("--intensity_folds", "1", check=False)
+    assert proc.returncode != 0 and "--intensity_folds must be 0 (off) or a number of folds >= 2" in proc.stderr
+
+
 def test_ngpu_defaults_to_the_visible_gpus_and_a_missing_gpu_is_one_line(egs):
     out = egs("--stop_stage", "3", "--ngpu", "auto")
     assert "ngpu 0 (visible here), device cpu" in out.stdout
@@ -321,6 +345,13 @@ def test_retrained_evaluator_reruns_the_stages_after_it(egs):
     assert proc.returncode != 0 and "stage 6 needs stage 4 (intensity labels + prompts)" in proc.stderr
     egs("--stop_stage", "6")
     assert subcommands(egs.calls()) == ["label-intensity", "make-prompts"] * 3 + ["fit-units", "train"]
+    # Finished trainings of a stage that re-runs on changed inputs are kept aside and trained
+    # afresh (resuming would stop at their last step, trained on the old labels).
+    exp = egs.dir / "exp/t"
+    for name in ("evaluator", "acoustic"):
+        stale = sorted(exp.glob(f"{name}.stale-*"))
+        assert len(stale) == 1 and (stale[0] / "checkpoints/step_1.pt").is_file(), name
+        assert sorted(p.name for p in (exp / name / "checkpoints").iterdir()) == ["step_1.pt"], name
 
 
 def test_interrupt_stops_the_stage_and_leaves_it_unmarked(egs, tmp_path):
