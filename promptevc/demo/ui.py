@@ -83,24 +83,39 @@ def _convert_tab(service: ConversionService) -> None:
     def on_convert(path: str | None, text: str, use_prompt: bool, amount: float, eng: str,
                    mdl: str | None, seed_value: float | None) -> tuple:
         result = service.convert(path, text, use_prompt, amount, eng, mdl, seed_value)
-        return result.audio, result.plot, result.parse, result.message
+        made_from = _fingerprint(path, text, use_prompt, amount, eng, mdl, seed_value)
+        return result.audio, result.plot, result.parse, result.message, made_from
 
     parse_inputs = [prompt, from_prompt, intensity, engine, model]
+    convert_inputs = [audio_in, prompt, from_prompt, intensity, engine, model, seed]
+    # The inputs the shown result (or error) was made from: a change event that arrives after the
+    # conversion, for inputs it already used, must not clear it.
+    made_from = gr.State(None)
     from_prompt.change(lambda v: gr.update(interactive=not v), from_prompt, intensity, queue=False)
     # "always_last": while typing, only the newest text is parsed once the previous parse returns.
     for trigger in (prompt.change, from_prompt.change, intensity.release, engine.change):
         trigger(on_describe, parse_inputs, parse, show_progress="hidden", trigger_mode="always_last",
                 api_visibility="private")
-    convert_btn.click(
-        on_convert, [audio_in, prompt, from_prompt, intensity, engine, model, seed],
-        [audio_out, plot, parse, status], concurrency_limit=1,
-    )
+    convert_btn.click(on_convert, convert_inputs, [audio_out, plot, parse, status, made_from], concurrency_limit=1)
+
     # A result belongs to the inputs it was made from: any change clears it (and says so).
     stale = "*Inputs changed: press Convert for a new result.*"
+
+    def on_change(*values: Any) -> tuple:
+        *current, shown = values
+        if shown is not None and _fingerprint(*current) == shown:
+            return gr.update(), gr.update(), gr.update()
+        return None, None, stale
+
     for trigger in (audio_in.change, prompt.change, from_prompt.change, intensity.release, engine.change,
                     model.change, seed.change):
-        trigger(lambda: (None, None, stale), None, [audio_out, plot, status], queue=False, show_progress="hidden",
-                api_visibility="private")
+        trigger(on_change, [*convert_inputs, made_from], [audio_out, plot, status], queue=False,
+                show_progress="hidden", api_visibility="private")
+
+
+def _fingerprint(*values: Any) -> str:
+    """What identifies a conversion's inputs (the upload's path names its file)."""
+    return repr(tuple(values))
 
 
 # ----------------------------------------------------------------------------- listening tab

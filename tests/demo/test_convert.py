@@ -248,3 +248,21 @@ def test_changing_an_input_clears_the_stale_result(tmp_path, fake_loader):
     for elem, event in (("input_audio", "change"), ("prompt", "change"), ("engine", "change"),
                         ("intensity", "release"), ("from_prompt", "change")):
         assert (ids[elem], event) in clears, elem
+
+
+def test_a_late_change_event_keeps_the_result_of_the_same_inputs(tmp_path, fake_loader):
+    # The change event of the prompt typed just before Convert can reach the server after the
+    # conversion: it must not replace that conversion's result (or error) with "Inputs changed".
+    from promptevc.demo.ui import _fingerprint, build_demo
+
+    demo = build_demo(ConversionService(work_dir=tmp_path, loader=fake_loader))
+    ids = {getattr(b, "elem_id", None): i for i, b in demo.blocks.items()}
+    fn = next(f.fn for f in demo.fns.values()
+              if any(b._id == ids["output_audio"] for b in f.outputs)
+              and any(t[0] == ids["prompt"] and t[1] == "change" for t in f.targets))
+    inputs = ("/tmp/x.wav", "a little sad", True, 0.5, "prosody", None, 0)
+    kept = fn(*inputs, _fingerprint(*inputs))
+    assert all(isinstance(u, dict) and set(u) <= {"__type__"} for u in kept)  # gr.update(): no change
+    cleared = fn(*inputs[:1], "very happy", *inputs[2:], _fingerprint(*inputs))
+    assert cleared[:2] == (None, None) and "Inputs changed" in cleared[2]
+    assert fn(*inputs, None)[2] == cleared[2]  # nothing converted yet
