@@ -19,7 +19,7 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "neural"))
-from neural_corpus import TINY_CONFIG, make_tiny_text_encoder  # noqa: E402
+from neural_corpus import TINY_CONFIG, make_random_release, make_tiny_text_encoder  # noqa: E402
 from safety_support import fresh_logging  # noqa: E402, F401
 
 from promptevc.cli import main  # noqa: E402
@@ -29,27 +29,13 @@ pytestmark = pytest.mark.slow
 
 
 def _release(root: Path, encoder_dir: Path) -> Path:
-    from promptevc.config import load_yaml, save_yaml
-    from promptevc.features.content import ContentConfig, UnitExtractor
+    from promptevc.config import load_yaml
     from promptevc.models.descriptor import load_text_encoder
-    from promptevc.models.evc import build_model
     from promptevc.train.acoustic import AcousticExperimentConfig
-    from promptevc.train.checkpoint import checkpoint_path, save_checkpoint
-    from promptevc.train.loop import export_release
 
     cfg = load_yaml(AcousticExperimentConfig, TINY_CONFIG, [f"model.descriptor.encoder={encoder_dir}",
                                                     "model.content.num_units=12", "model.speaker.in_dim=256"])
-    torch.manual_seed(0)
-    model = build_model(cfg, text_encoder=load_text_encoder(str(encoder_dir)))
-    model.set_stats(torch.randn(cfg.audio.n_mels) - 4, torch.rand(cfg.audio.n_mels) + 0.5)
-    exp = root / "exp"
-    exp.mkdir(parents=True)
-    save_yaml(cfg, exp / "config.yaml")
-    (exp / "experiment.json").write_text(json.dumps({"kind": "acoustic"}))
-    save_checkpoint(checkpoint_path(exp, 1), step=1, models={"model": model})
-    UnitExtractor(ContentConfig(type="mel", k=12), torch.randn(12, cfg.audio.n_mels), audio=cfg.audio).save(
-        exp / "units")
-    return export_release(exp, root / "release")
+    return make_random_release(cfg, load_text_encoder(str(encoder_dir)), root, k=12)[0]
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,7 @@ def _share(ok: int, n: int) -> str:
 
 
 def moves(metric: str, value: float, base: float, sign: int) -> bool:
-    """Does ``value`` move from ``base`` in direction ``sign`` beyond the dead band of ``metric``?"""
+    """Does ``value`` move from ``base`` in direction ``sign`` by more than the JND of ``metric``?"""
     band = JND[metric]
     if metric.endswith("_ratio"):
         if not base or math.isnan(base) or math.isnan(value):

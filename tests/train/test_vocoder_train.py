@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from vocoder_support import synthetic_data_dir
 
 from promptevc.cli import main
-from promptevc.data.kaldi import write_scp
 from promptevc.errors import ConfigError
 from promptevc.models.discriminators import DiscriminatorConfig, MultiPeriodDiscriminator, MultiScaleDiscriminator
 from promptevc.train.config import load_train_config, resolve_config_path
@@ -16,7 +16,6 @@ from promptevc.train.experiment import read_metrics
 from promptevc.train.loop import export_release
 from promptevc.train.losses import discriminator_loss, feature_matching_loss, generator_adversarial_loss
 from promptevc.train.vocoder import VocoderExperimentConfig
-from promptevc.utils.synth import synth_speech
 
 
 def load_training_config(name, overrides=()):
@@ -26,14 +25,7 @@ def load_training_config(name, overrides=()):
 @pytest.fixture
 def data_dir(tmp_path):
     """Three 1.5 s synthetic utterances (one held out for validation)."""
-    wav_scp = {}
-    for i, f0 in enumerate((120.0, 160.0, 200.0)):
-        path = tmp_path / "wav" / f"utt{i}.wav"
-        path.parent.mkdir(exist_ok=True)
-        sf.write(path, synth_speech(f0_hz=f0, seconds=1.5, seed=i), 16000)
-        wav_scp[f"utt{i}"] = str(path)
-    write_scp(tmp_path / "data" / "wav.scp", wav_scp)
-    return tmp_path / "data"
+    return synthetic_data_dir(tmp_path, (120.0, 160.0, 200.0))
 
 
 def _valid(exp) -> dict[int, float]:

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import soundfile as sf
 import torch
 import yaml
+from vocoder_support import synthetic_data_dir
 
 from promptevc.cli import main
 from promptevc.config import AudioConfig
-from promptevc.data.kaldi import write_scp
 from promptevc.train.config import load_train_config
 from promptevc.train.experiment import read_metrics
 from promptevc.train.loop import export_release
 from promptevc.train.vocoder import VocoderExperimentConfig
-from promptevc.utils.synth import synth_speech
 
 
 def _data_dir(tmp_path):
-    wav_scp = {}
-    for i, f0 in enumerate((110.0, 150.0, 210.0)):
-        path = tmp_path / "wav" / f"utt{i}.wav"
-        path.parent.mkdir(exist_ok=True)
-        sf.write(path, synth_speech(f0_hz=f0, seconds=1.5, seed=i), 16000)
-        wav_scp[f"utt{i}"] = str(path)
-    write_scp(tmp_path / "data" / "wav.scp", wav_scp)
-    return tmp_path / "data"
+    return synthetic_data_dir(tmp_path, (110.0, 150.0, 210.0))
 
 
 def _train(*args: str) -> int:
